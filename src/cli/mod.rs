@@ -1,0 +1,101 @@
+//! The `careline` command line. Thin: each subcommand loads what it needs and calls the same core the
+//! server uses. Exit codes: 0 ok, 1 a check or test failed, 2 could not run.
+
+mod chat;
+mod check;
+mod test;
+
+use crate::action::{Actions, Directory};
+use crate::engine::Engine;
+use crate::runner::Runner;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "careline", version, about = "Hybrid chatbot and triage router for healthcare live chat")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives; defaults are relative to the working directory.
+#[derive(clap::Args, Clone)]
+pub struct DataArgs {
+    /// Flow directory (careline.yaml plus one flow per file).
+    #[arg(long, default_value = "flows", env = "CARELINE_FLOWS")]
+    pub flows: PathBuf,
+    /// Model directory (triage lexicons).
+    #[arg(long, default_value = "models", env = "CARELINE_MODELS")]
+    pub models: PathBuf,
+    /// The demo member directory the built-in lookups read.
+    #[arg(long, default_value = "fixtures/demo_directory.json", env = "CARELINE_DIRECTORY")]
+    pub directory: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Chat with the bot in the terminal, seeing its state, language and hand-offs beside each reply.
+    Chat(chat::ChatArgs),
+    /// Check or test the flows.
+    Flows {
+        #[command(subcommand)]
+        command: FlowsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FlowsCommand {
+    /// Validate a flow directory and list every problem with file, line and fix.
+    Check {
+        /// Flow directory.
+        #[arg(default_value = "flows")]
+        dir: PathBuf,
+    },
+    /// Run conversation tests (YAML files or directories of them).
+    Test(test::TestArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Chat(args) => chat::run(args),
+        Command::Flows { command: FlowsCommand::Check { dir } } => Ok(check::run(&dir)),
+        Command::Flows { command: FlowsCommand::Test(args) } => test::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("careline: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads flows, models and the demo directory into a runner. Invalid flows are an error: the engine
+/// never starts on them.
+pub fn load_runner(data: &DataArgs) -> anyhow::Result<Runner> {
+    let flows = match crate::flow::load_dir(&data.flows) {
+        Ok(f) => f,
+        Err(crate::flow::LoadError::Invalid(problems)) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            anyhow::bail!("{} problem(s) in {}; run `careline flows check {}`", problems.len(), data.flows.display(), data.flows.display());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let triage = crate::triage::Triage::load(&data.models).context("loading triage models")?;
+    let directory = Directory::load(&data.directory)?;
+    Ok(Runner { engine: Arc::new(Engine::new(flows, triage)), actions: Arc::new(Actions::new(directory)) })
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+}
+
+pub fn display(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,26 @@
+//! Careline: a hybrid chatbot and triage router for healthcare live chat.
+//!
+//! A tour, in reading order:
+//! - [`lang`], [`text`]: the languages Careline knows and the text normalisation every matcher shares.
+//! - [`yaml`], [`diagnostic`]: a line-aware YAML tree and problems reported with file, line and fix.
+//! - [`flow`]: analyst-written flows, validated into a checked `FlowSet`.
+//! - [`triage`]: language and risk verdicts, with evidence, on every message.
+//! - [`engine`]: the pure core; `Engine::handle(state, event) -> (state, effects)`. No I/O.
+//! - [`action`], [`runner`]: the thin shell that runs lookups and feeds results back.
+//! - [`convtest`]: conversation tests, run by both `careline flows test` and `cargo test`.
+//! - [`cli`]: the `careline` commands.
+//!
+//! Dependencies point one way: `cli` -> `runner`, `action` -> `engine` -> `flow`, `triage`. The pure
+//! modules never import tokio or reqwest (`tests/tidy.rs` checks).
+
+pub mod action;
+pub mod cli;
+pub mod convtest;
+pub mod diagnostic;
+pub mod engine;
+pub mod flow;
+pub mod lang;
+pub mod runner;
+pub mod text;
+pub mod triage;
+pub mod yaml;
