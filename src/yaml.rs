@@ -239,11 +239,16 @@ impl MapReader {
         MapReader { line: node.line, entries, what: what.to_string() }
     }
 
-    /// The value under `key`, if present.
+    /// The value under `key`, if present. A block (a list or mapping on the lines below its key)
+    /// takes its key's line: that is where an analyst looks for "the `say` of this step".
     pub fn get(&mut self, key: &str) -> Option<Node> {
         self.entries.iter_mut().find(|e| e.0 == key).map(|e| {
             e.3 = true;
-            e.1.clone()
+            let mut node = e.1.clone();
+            if matches!(node.kind, NodeKind::Map(_) | NodeKind::Seq(_)) {
+                node.line = node.line.min(e.2);
+            }
+            node
         })
     }
 

@@ -104,6 +104,11 @@ impl Turn<'_> {
         self.st.exchanges += 1;
         self.update_language(&assessment, text);
         if let Some(risk) = assessment.risk {
+            if let [first, rest @ ..] = risk.evidence.as_slice() {
+                if rest.iter().all(|e| e.lang == first.lang) {
+                    self.adopt_phrase_language(first.lang);
+                }
+            }
             self.risk(risk);
             return;
         }
@@ -125,7 +130,8 @@ impl Turn<'_> {
             }
         }
         let lang = self.st.language;
-        if let Some(m) = self.eng.intents.best(text, lang, |f| self.eng.flows.flows[f].interrupt && self.eng.flows.flows[f].languages.contains(&lang)) {
+        if let Some(m) = self.eng.intents.best(text, lang, |f| self.eng.flows.flows[f].interrupt) {
+            self.adopt_phrase_language(m.lang);
             self.start_flow(m.flow, Some(text));
             return;
         }
@@ -153,8 +159,8 @@ impl Turn<'_> {
         });
         match found {
             Some(m) => {
-                if m.lang != self.st.language && self.st.language_source < LanguageSource::Detected && self.eng.flows.flows[m.flow].languages.contains(&m.lang) {
-                    self.set_language(m.lang, LanguageSource::Detected, false);
+                if self.eng.flows.flows[m.flow].languages.contains(&m.lang) {
+                    self.adopt_phrase_language(m.lang);
                 }
                 self.start_flow(m.flow, Some(text));
             }
@@ -174,13 +180,23 @@ impl Turn<'_> {
         if d.lang == self.st.language || !d.is_reliable() {
             return;
         }
-        // Answers to specific questions (a name, a date) say nothing about the patient's language.
-        if matches!(self.st.active.as_ref().map(|a| &a.phase), Some(Phase::Verify { .. })) {
+        // An answer to the bot's question (a name, a date, a note) is written in the chat's language
+        // as far as the patient is concerned: flipping on it misreads names and short notes.
+        if self.st.active.is_some() {
             return;
         }
         let first = self.st.exchanges == 1;
-        if first || text.split_whitespace().count() >= 3 || d.confidence >= 0.99 {
+        let words = text.split_whitespace().count();
+        if first || (words >= 4 && d.confidence >= 0.8) || d.confidence >= 0.99 {
             self.set_language(d.lang, LanguageSource::Detected, !first);
+        }
+    }
+
+    /// A matched phrase (a trigger, a crisis phrase) tells the language of a message too short for
+    /// detection; it decides only while nothing better has.
+    fn adopt_phrase_language(&mut self, lang: Lang) {
+        if self.st.language_source < LanguageSource::Detected && self.st.language != lang && self.flows().serves(lang) {
+            self.set_language(lang, LanguageSource::Detected, false);
         }
     }
 
