@@ -59,7 +59,16 @@ pub struct TestResult {
 }
 
 const TEST_KEYS: &[&str] = &["name", "lang", "at", "outage", "turns"];
-const TURN_KEYS: &[&str] = &["patient", "choose_language", "request_agent", "rate", "agent_accepts", "idle", "close", "expect"];
+const TURN_KEYS: &[&str] = &[
+    "patient",
+    "choose_language",
+    "request_agent",
+    "rate",
+    "agent_accepts",
+    "idle",
+    "close",
+    "expect",
+];
 const EXPECT_KEYS: &[&str] = &[
     "language",
     "flow",
@@ -160,7 +169,11 @@ fn parse_turn(node: &Node, diags: &mut Diagnostics) -> Option<Turn> {
     } else if m.get("close").is_some() {
         Some(Input::Close)
     } else {
-        diags.push(node.line, "the turn has no input", "start it with `patient: \"...\"` (or choose_language, request_agent, rate, agent_accepts, idle, close)");
+        diags.push(
+            node.line,
+            "the turn has no input",
+            "start it with `patient: \"...\"` (or choose_language, request_agent, rate, agent_accepts, idle, close)",
+        );
         None
     };
     let mut expect = Expect::default();
@@ -170,8 +183,14 @@ fn parse_turn(node: &Node, diags: &mut Diagnostics) -> Option<Turn> {
         expect.flow = x.string("flow", diags);
         expect.handoff = x.boolean("handoff", diags);
         expect.reason = x.string("reason", diags);
-        expect.reply_contains = x.get("reply_contains").map(|n| n.strings("`reply_contains`", diags)).unwrap_or_default();
-        expect.reply_not_contains = x.get("reply_not_contains").map(|n| n.strings("`reply_not_contains`", diags)).unwrap_or_default();
+        expect.reply_contains = x
+            .get("reply_contains")
+            .map(|n| n.strings("`reply_contains`", diags))
+            .unwrap_or_default();
+        expect.reply_not_contains = x
+            .get("reply_not_contains")
+            .map(|n| n.strings("`reply_not_contains`", diags))
+            .unwrap_or_default();
         expect.queue = x.string("queue", diags);
         expect.priority = x.string("priority", diags);
         expect.crisis_resources = x.boolean("crisis_resources", diags);
@@ -182,7 +201,11 @@ fn parse_turn(node: &Node, diags: &mut Diagnostics) -> Option<Turn> {
         x.finish(EXPECT_KEYS, diags);
     }
     m.finish(TURN_KEYS, diags);
-    Some(Turn { line: node.line, input: input?, expect })
+    Some(Turn {
+        line: node.line,
+        input: input?,
+        expect,
+    })
 }
 
 /// Runs one test through `runner` (whose actions may be swapped for the test's outage).
@@ -191,7 +214,10 @@ pub async fn run_test(runner: &Runner, test: &ConvTest) -> TestResult {
         runner.clone()
     } else {
         let actions = crate::action::Actions::new(runner.actions.directory().clone()).with_outage(test.outage.clone());
-        Runner { engine: runner.engine.clone(), actions: std::sync::Arc::new(actions) }
+        Runner {
+            engine: runner.engine.clone(),
+            actions: std::sync::Arc::new(actions),
+        }
     };
     let mut failures = Vec::new();
     let mut at = test.at;
@@ -206,21 +232,36 @@ pub async fn run_test(runner: &Runner, test: &ConvTest) -> TestResult {
             failures.push(format!("turn {} (line {}): {f}", i + 1, turn.line));
         }
     }
-    TestResult { name: test.name.clone(), file: test.file.clone(), line: test.line, passed: failures.is_empty(), failures }
+    TestResult {
+        name: test.name.clone(),
+        file: test.file.clone(),
+        line: test.line,
+        passed: failures.is_empty(),
+        failures,
+    }
 }
 
 fn check(e: &Expect, st: &ChatState, effects: &[Effect], callback_seen: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let replies: Vec<&str> = effects.iter().filter_map(|f| if let Effect::Reply { text, .. } = f { Some(text.as_str()) } else { None }).collect();
+    let replies: Vec<&str> = effects
+        .iter()
+        .filter_map(|f| {
+            if let Effect::Reply { text, .. } = f {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
     let all = replies.join("\n").to_lowercase();
     let shown = || format!("the bot said: {:?}", replies);
     if let Some(l) = e.language.filter(|l| *l != st.language) {
         out.push(format!("language is {}, expected {l}", st.language));
     }
-    if let Some(f) = &e.flow {
-        if st.intent.as_deref() != Some(f.as_str()) {
-            out.push(format!("flow is {:?}, expected {f}", st.intent));
-        }
+    if let Some(f) = &e.flow
+        && st.intent.as_deref() != Some(f.as_str())
+    {
+        out.push(format!("flow is {:?}, expected {f}", st.intent));
     }
     let handed = st.handoff.is_some() && matches!(st.status, Status::Queued | Status::Agent);
     if let Some(h) = e.handoff.filter(|h| *h != handed) {
@@ -239,7 +280,12 @@ fn check(e: &Expect, st: &ChatState, effects: &[Effect], callback_seen: bool) ->
         }
     }
     if let Some(p) = &e.priority {
-        let got = st.handoff.as_ref().map(|h| serde_json::to_value(h.priority).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+        let got = st.handoff.as_ref().map(|h| {
+            serde_json::to_value(h.priority)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        });
         if got.as_deref() != Some(p.as_str()) {
             out.push(format!("priority is {got:?}, expected {p}"));
         }
@@ -255,16 +301,28 @@ fn check(e: &Expect, st: &ChatState, effects: &[Effect], callback_seen: bool) ->
         }
     }
     if let Some(c) = e.crisis_resources {
-        let first_is_crisis = matches!(effects.first(), Some(Effect::Reply { kind: ReplyKind::Crisis, .. }));
+        let first_is_crisis = matches!(
+            effects.first(),
+            Some(Effect::Reply {
+                kind: ReplyKind::Crisis,
+                ..
+            })
+        );
         if c != first_is_crisis {
-            out.push(format!("crisis resources shown first is {first_is_crisis}, expected {c}; {}", shown()));
+            out.push(format!(
+                "crisis resources shown first is {first_is_crisis}, expected {c}; {}",
+                shown()
+            ));
         }
     }
     if let Some(v) = e.verified.filter(|v| *v != st.verified()) {
         out.push(format!("verified is {}, expected {v}", !v));
     }
     if let Some(s) = &e.status {
-        let got = serde_json::to_value(st.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let got = serde_json::to_value(st.status)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
         if &got != s {
             out.push(format!("status is {got}, expected {s}"));
         }

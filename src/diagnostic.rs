@@ -36,7 +36,11 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     pub fn new(file: impl Into<String>) -> Self {
-        Diagnostics { file: file.into(), step: None, list: Vec::new() }
+        Diagnostics {
+            file: file.into(),
+            step: None,
+            list: Vec::new(),
+        }
     }
 
     pub fn push(&mut self, line: usize, problem: impl Into<String>, fix: impl Into<String>) {

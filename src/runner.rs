@@ -28,7 +28,13 @@ impl Runner {
                 budget -= 1;
                 let spec = &self.engine.flows.settings.actions[name];
                 let result = self.actions.run(spec, args).await;
-                let (s, more) = self.engine.handle(&state, Event { at, input: Input::ActionDone { id: *id, result } });
+                let (s, more) = self.engine.handle(
+                    &state,
+                    Event {
+                        at,
+                        input: Input::ActionDone { id: *id, result },
+                    },
+                );
                 state = s;
                 effects.extend(more);
             }

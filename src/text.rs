@@ -14,7 +14,7 @@ use unicode_normalization::char::is_combining_mark;
 pub fn normalize(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + 2);
     out.push(' ');
-    let mut last: Option<char> = None;
+    let mut last: Option<char> = Some(' ');
     for c in input.nfkd() {
         if is_combining_mark(c) {
             continue;

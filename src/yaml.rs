@@ -21,7 +21,10 @@ pub struct Node {
 pub enum NodeKind {
     Null,
     /// A scalar's text; `quoted` scalars are never read as null or booleans.
-    Scalar { text: String, quoted: bool },
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -44,7 +47,10 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
     if let Some(err) = builder.error {
         return Err(err);
     }
-    Ok(builder.root.unwrap_or(Node { kind: NodeKind::Null, line: 1 }))
+    Ok(builder.root.unwrap_or(Node {
+        kind: NodeKind::Null,
+        line: 1,
+    }))
 }
 
 #[derive(Default)]
@@ -92,11 +98,23 @@ impl MarkedEventReceiver for Builder {
                 self.insert(node);
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push((Node { kind: NodeKind::Seq(Vec::new()), line }, None));
+                self.stack.push((
+                    Node {
+                        kind: NodeKind::Seq(Vec::new()),
+                        line,
+                    },
+                    None,
+                ));
                 self.anchor_stack.push(anchor);
             }
             Event::MappingStart(anchor, _) => {
-                self.stack.push((Node { kind: NodeKind::Map(Vec::new()), line }, None));
+                self.stack.push((
+                    Node {
+                        kind: NodeKind::Map(Vec::new()),
+                        line,
+                    },
+                    None,
+                ));
                 self.anchor_stack.push(anchor);
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -111,7 +129,10 @@ impl MarkedEventReceiver for Builder {
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
                 Some(node) => self.insert(node),
                 None => {
-                    self.error.get_or_insert(SyntaxError { line, message: "alias to an unknown anchor".into() });
+                    self.error.get_or_insert(SyntaxError {
+                        line,
+                        message: "alias to an unknown anchor".into(),
+                    });
                 }
             },
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
@@ -164,12 +185,20 @@ impl Node {
                 "true" | "yes" | "on" => Some(true),
                 "false" | "no" | "off" => Some(false),
                 _ => {
-                    diags.push(self.line, format!("{what} should be true or false, found `{text}`"), "write `true` or `false`");
+                    diags.push(
+                        self.line,
+                        format!("{what} should be true or false, found `{text}`"),
+                        "write `true` or `false`",
+                    );
                     None
                 }
             },
             _ => {
-                diags.push(self.line, format!("{what} should be true or false, found {}", self.describe()), "write `true` or `false`");
+                diags.push(
+                    self.line,
+                    format!("{what} should be true or false, found {}", self.describe()),
+                    "write `true` or `false`",
+                );
                 None
             }
         }
@@ -179,7 +208,11 @@ impl Node {
     pub fn number(&self, what: &str, diags: &mut Diagnostics) -> Option<u64> {
         let parsed = self.as_str().and_then(|t| t.trim().parse::<u64>().ok());
         if parsed.is_none() {
-            diags.push(self.line, format!("{what} should be a whole number, found {}", self.describe()), format!("write a number, e.g. `{what}: 2`"));
+            diags.push(
+                self.line,
+                format!("{what} should be a whole number, found {}", self.describe()),
+                format!("write a number, e.g. `{what}: 2`"),
+            );
         }
         parsed
     }
@@ -191,7 +224,11 @@ impl Node {
             NodeKind::Scalar { .. } => vec![self.clone()],
             NodeKind::Null => Vec::new(),
             NodeKind::Map(_) => {
-                diags.push(self.line, format!("{what} should be a list, found {}", self.describe()), "start each item on its own line with `- `");
+                diags.push(
+                    self.line,
+                    format!("{what} should be a list, found {}", self.describe()),
+                    "start each item on its own line with `- `",
+                );
                 Vec::new()
             }
         }
@@ -210,7 +247,11 @@ impl Node {
                 .filter_map(|(k, v)| k.string("a key", diags).map(|key| (key, v.clone(), k.line)))
                 .collect(),
             _ => {
-                diags.push(self.line, format!("{what} should be a set of `key: value` lines, found {}", self.describe()), "indent `key: value` lines under it");
+                diags.push(
+                    self.line,
+                    format!("{what} should be a set of `key: value` lines, found {}", self.describe()),
+                    "indent `key: value` lines under it",
+                );
                 Vec::new()
             }
         }
@@ -230,13 +271,21 @@ impl MapReader {
         let mut entries = Vec::new();
         for (key, value, line) in node.entries(what, diags) {
             if seen.contains(&key) {
-                diags.push(line, format!("key `{key}` appears twice in {what}"), "keep one of them; the second would silently replace the first");
+                diags.push(
+                    line,
+                    format!("key `{key}` appears twice in {what}"),
+                    "keep one of them; the second would silently replace the first",
+                );
                 continue;
             }
             seen.push(key.clone());
             entries.push((key, value, line, false));
         }
-        MapReader { line: node.line, entries, what: what.to_string() }
+        MapReader {
+            line: node.line,
+            entries,
+            what: what.to_string(),
+        }
     }
 
     /// The value under `key`, if present. A block (a list or mapping on the lines below its key)
@@ -260,7 +309,11 @@ impl MapReader {
     pub fn require(&mut self, key: &str, diags: &mut Diagnostics) -> Option<Node> {
         let node = self.get(key);
         if node.is_none() {
-            diags.push(self.line, format!("{} has no `{key}`", self.what), format!("add `{key}: ...` to it"));
+            diags.push(
+                self.line,
+                format!("{} has no `{key}`", self.what),
+                format!("add `{key}: ...` to it"),
+            );
         }
         node
     }
@@ -304,11 +357,17 @@ mod tests {
     #[test]
     fn nodes_carry_their_lines() {
         let node = parse("id: refill\nsteps:\n  - id: a\n    say: hi\n").unwrap();
-        let NodeKind::Map(entries) = &node.kind else { panic!("map expected") };
+        let NodeKind::Map(entries) = &node.kind else {
+            panic!("map expected")
+        };
         assert_eq!(entries[1].0.line, 2);
-        let NodeKind::Seq(steps) = &entries[1].1.kind else { panic!("seq expected") };
+        let NodeKind::Seq(steps) = &entries[1].1.kind else {
+            panic!("seq expected")
+        };
         assert_eq!(steps[0].line, 3);
-        let NodeKind::Map(step) = &steps[0].kind else { panic!("map expected") };
+        let NodeKind::Map(step) = &steps[0].kind else {
+            panic!("map expected")
+        };
         assert_eq!(step[1].0.line, 4);
     }
 

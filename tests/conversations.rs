@@ -34,7 +34,11 @@ fn every_shipped_flow_is_exercised_in_each_of_its_languages() {
         all.push_str(&std::fs::read_to_string(file).unwrap());
     }
     for flow in &engine.flows.flows {
-        assert!(all.contains(&format!("flow: {}", flow.id)), "no conversation test expects flow {}", flow.id);
+        assert!(
+            all.contains(&format!("flow: {}", flow.id)),
+            "no conversation test expects flow {}",
+            flow.id
+        );
     }
     for lang in ["en", "es", "zh", "vi"] {
         assert!(all.contains(&format!("language: {lang}")), "no test checks language {lang}");

@@ -69,18 +69,33 @@ impl Directory {
                 _ => done("mismatch", &[]),
             },
             "refill_status" => match self.prescriptions.iter().find(|p| member.is_some_and(|m| m.id == p.member)) {
-                Some(p) => done(&p.status, &[("drug", &p.drug), ("pharmacy", &p.pharmacy), ("ready_date", &p.ready_date)]),
+                Some(p) => done(
+                    &p.status,
+                    &[("drug", &p.drug), ("pharmacy", &p.pharmacy), ("ready_date", &p.ready_date)],
+                ),
                 None => done("not_found", &[]),
             },
             "next_appointment" => match self.appointments.iter().find(|a| member.is_some_and(|m| m.id == a.member)) {
-                Some(a) => done("found", &[("appt_date", &a.date), ("appt_time", &a.time), ("provider", &a.provider), ("location", &a.location)]),
+                Some(a) => done(
+                    "found",
+                    &[
+                        ("appt_date", &a.date),
+                        ("appt_time", &a.time),
+                        ("provider", &a.provider),
+                        ("location", &a.location),
+                    ],
+                ),
                 None => done("none", &[]),
             },
             "confirm_appointment" => match member {
                 Some(_) => done("confirmed", &[]),
-                None => ActionResult::Failed { reason: "unknown member".into() },
+                None => ActionResult::Failed {
+                    reason: "unknown member".into(),
+                },
             },
-            other => ActionResult::Failed { reason: format!("the demo directory has no lookup `{other}`") },
+            other => ActionResult::Failed {
+                reason: format!("the demo directory has no lookup `{other}`"),
+            },
         }
     }
 }

@@ -67,7 +67,11 @@ fn fill_json(v: &Value, args: &BTreeMap<String, String>) -> Value {
     match v {
         Value::String(s) => Value::String(fill(s, args, false)),
         Value::Array(a) => a.iter().map(|x| fill_json(x, args)).collect(),
-        Value::Object(o) => o.iter().map(|(k, x)| (k.clone(), fill_json(x, args))).collect::<serde_json::Map<_, _>>().into(),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, x)| (k.clone(), fill_json(x, args)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
         other => other.clone(),
     }
 }

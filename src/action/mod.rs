@@ -22,7 +22,11 @@ pub struct Actions {
 
 impl Actions {
     pub fn new(directory: Directory) -> Actions {
-        Actions { directory, client: reqwest::Client::new(), outage: BTreeSet::new() }
+        Actions {
+            directory,
+            client: reqwest::Client::new(),
+            outage: BTreeSet::new(),
+        }
     }
 
     /// The same runner with `names` failing as if their backend were down.
@@ -33,7 +37,9 @@ impl Actions {
 
     pub async fn run(&self, spec: &ActionSpec, args: &BTreeMap<String, String>) -> ActionResult {
         if self.outage.contains(&spec.name) {
-            return ActionResult::Failed { reason: "backend unavailable".into() };
+            return ActionResult::Failed {
+                reason: "backend unavailable".into(),
+            };
         }
         match &spec.backend {
             ActionBackend::Directory { lookup } => self.directory.lookup(lookup, args),

@@ -26,7 +26,11 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let runner = load_runner(&args.data)?;
     let rt = runtime()?;
     let fixed_at: Option<DateTime<Utc>> = match &args.at {
-        Some(s) => Some(DateTime::parse_from_rfc3339(s).map_err(|e| anyhow::anyhow!("--at {s}: {e}"))?.with_timezone(&Utc)),
+        Some(s) => Some(
+            DateTime::parse_from_rfc3339(s)
+                .map_err(|e| anyhow::anyhow!("--at {s}: {e}"))?
+                .with_timezone(&Utc),
+        ),
         None => None,
     };
     let now = || fixed_at.unwrap_or_else(Utc::now);
@@ -61,7 +65,9 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
                 }
             },
             ("/agent", _) => Input::RequestAgent,
-            ("/accept", _) => Input::Agent(AgentEvent::Accepted { agent: "demo-agent".into() }),
+            ("/accept", _) => Input::Agent(AgentEvent::Accepted {
+                agent: "demo-agent".into(),
+            }),
             ("/rate", n) => Input::Rate(n.parse().unwrap_or(0)),
             (cmd, _) if cmd.starts_with('/') => {
                 println!("  {HELP}");
@@ -79,10 +85,16 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
 fn show(state: &ChatState, effects: &[Effect]) {
     for e in effects {
         match e {
-            Effect::Reply { text, kind: ReplyKind::Crisis } => println!("bot!> {text}"),
+            Effect::Reply {
+                text,
+                kind: ReplyKind::Crisis,
+            } => println!("bot!> {text}"),
             Effect::Reply { text, .. } => println!("bot > {text}"),
             Effect::RunAction { name, .. } => println!("      [lookup {name}]"),
-            Effect::Handoff(h) => println!("      [HAND-OFF reason={} priority={:?} queue={} phone={}]", h.reason, h.priority, h.queue, h.phone_escalation),
+            Effect::Handoff(h) => println!(
+                "      [HAND-OFF reason={} priority={:?} queue={} phone={}]",
+                h.reason, h.priority, h.queue, h.phone_escalation
+            ),
             Effect::Whisper(w) => {
                 println!("      [whisper to agent] {}", w.summary);
                 if let Some(a) = &w.alert {
@@ -100,6 +112,13 @@ fn show(state: &ChatState, effects: &[Effect]) {
             Effect::Closed { by } => println!("      [chat closed by {by}]"),
         }
     }
-    let at = state.active.as_ref().map(|a| format!("{} {:?}", a.flow, a.phase)).unwrap_or_else(|| "-".into());
-    println!("      state: {:?} | lang {} ({:?}) | at {at} | no-progress {}", state.status, state.language, state.language_source, state.no_progress);
+    let at = state
+        .active
+        .as_ref()
+        .map(|a| format!("{} {:?}", a.flow, a.phase))
+        .unwrap_or_else(|| "-".into());
+    println!(
+        "      state: {:?} | lang {} ({:?}) | at {at} | no-progress {}",
+        state.status, state.language, state.language_source, state.no_progress
+    );
 }

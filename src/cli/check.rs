@@ -9,7 +9,12 @@ pub fn run(dir: &Path) -> ExitCode {
         Ok(set) => {
             let steps: usize = set.flows.iter().map(|f| f.steps.len()).sum();
             let langs: Vec<&str> = set.settings.languages.iter().map(|l| l.code()).collect();
-            println!("{}: {} flows, {steps} steps, languages {}: no problems", dir.display(), set.flows.len(), langs.join(" "));
+            println!(
+                "{}: {} flows, {steps} steps, languages {}: no problems",
+                dir.display(),
+                set.flows.len(),
+                langs.join(" ")
+            );
             ExitCode::SUCCESS
         }
         Err(LoadError::Invalid(problems)) => {

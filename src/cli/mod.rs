@@ -62,8 +62,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Chat(args) => chat::run(args),
-        Command::Flows { command: FlowsCommand::Check { dir } } => Ok(check::run(&dir)),
-        Command::Flows { command: FlowsCommand::Test(args) } => test::run(args),
+        Command::Flows {
+            command: FlowsCommand::Check { dir },
+        } => Ok(check::run(&dir)),
+        Command::Flows {
+            command: FlowsCommand::Test(args),
+        } => test::run(args),
     };
     match result {
         Ok(code) => code,
@@ -83,17 +87,28 @@ pub fn load_runner(data: &DataArgs) -> anyhow::Result<Runner> {
             for p in &problems {
                 eprintln!("{p}");
             }
-            anyhow::bail!("{} problem(s) in {}; run `careline flows check {}`", problems.len(), data.flows.display(), data.flows.display());
+            anyhow::bail!(
+                "{} problem(s) in {}; run `careline flows check {}`",
+                problems.len(),
+                data.flows.display(),
+                data.flows.display()
+            );
         }
         Err(e) => return Err(e.into()),
     };
     let triage = crate::triage::Triage::load(&data.models).context("loading triage models")?;
     let directory = Directory::load(&data.directory)?;
-    Ok(Runner { engine: Arc::new(Engine::new(flows, triage)), actions: Arc::new(Actions::new(directory)) })
+    Ok(Runner {
+        engine: Arc::new(Engine::new(flows, triage)),
+        actions: Arc::new(Actions::new(directory)),
+    })
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 pub fn display(p: &Path) -> String {

@@ -55,5 +55,9 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     if !args.json {
         println!("{passed} passed, {failed} failed");
     }
-    Ok(if failed == 0 && !tests.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 && !tests.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

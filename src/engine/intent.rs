@@ -69,14 +69,24 @@ impl IntentMatcher {
             }
             examples.push((fi, lang, total));
         }
-        let keywords = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns).expect("keywords are plain strings");
-        IntentMatcher { keywords, keyword_owner, index, examples, weight, unknown_weight }
+        let keywords = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .expect("keywords are plain strings");
+        IntentMatcher {
+            keywords,
+            keyword_owner,
+            index,
+            examples,
+            weight,
+            unknown_weight,
+        }
     }
 
-    /// The best flow for `text` among flows `allowed` by index, if any clears the bar. Keyword hits
-    /// outrank example similarity; among equals the flow whose trigger is in `prefer` wins.
-    pub fn best(&self, text: &str, prefer: Lang, allowed: impl Fn(usize) -> bool) -> Option<IntentMatch> {
-        let norm = normalize(text);
+    /// The best flow for `norm` (text already through `text::normalize`) among flows `allowed` by
+    /// index, if any clears the bar. Keyword hits outrank example similarity; among equals the flow
+    /// whose trigger is in `prefer` wins.
+    pub fn best(&self, norm: &str, prefer: Lang, allowed: impl Fn(usize) -> bool) -> Option<IntentMatch> {
         let mut best: Option<IntentMatch> = None;
         let mut consider = |m: IntentMatch| {
             let better = match best {
@@ -87,17 +97,24 @@ impl IntentMatcher {
                 best = Some(m);
             }
         };
-        for m in self.keywords.find_overlapping_iter(&norm) {
+        for m in self.keywords.find_overlapping_iter(norm) {
             let (flow, lang) = self.keyword_owner[m.pattern().as_usize()];
             if allowed(flow) {
                 // Longer keywords are more specific: "talk to a person" beats "person".
-                consider(IntentMatch { flow, lang, score: 1.0 + m.len() as f32 / 1000.0 });
+                consider(IntentMatch {
+                    flow,
+                    lang,
+                    score: 1.0 + m.len() as f32 / 1000.0,
+                });
             }
         }
-        let mut toks = tokens(&norm);
+        let mut toks = tokens(norm);
         toks.sort();
         toks.dedup();
-        let msg_weight: f32 = toks.iter().map(|t| self.weight.get(t).copied().unwrap_or(self.unknown_weight)).sum();
+        let msg_weight: f32 = toks
+            .iter()
+            .map(|t| self.weight.get(t).copied().unwrap_or(self.unknown_weight))
+            .sum();
         if msg_weight > 0.0 {
             let mut shared: HashMap<u32, f32> = HashMap::new();
             for t in &toks {

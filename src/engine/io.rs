@@ -18,8 +18,12 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The chat window opened; `hint` is the page's language, if known.
-    Start { hint: Option<Lang> },
-    Patient { text: String },
+    Start {
+        hint: Option<Lang>,
+    },
+    Patient {
+        text: String,
+    },
     /// The patient picked a language explicitly: always wins over detection.
     ChooseLanguage(Lang),
     /// The patient asked for a person with the always-visible button.
@@ -28,7 +32,10 @@ pub enum Input {
     Rate(u8),
     /// The patient closed the chat.
     Close,
-    ActionDone { id: u64, result: ActionResult },
+    ActionDone {
+        id: u64,
+        result: ActionResult,
+    },
     Agent(AgentEvent),
     Timer(Timer),
 }
@@ -36,17 +43,26 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ActionResult {
     /// The lookup answered with one of the action's declared outcomes, and filled these slots.
-    Done { outcome: String, outputs: BTreeMap<String, String> },
+    Done {
+        outcome: String,
+        outputs: BTreeMap<String, String>,
+    },
     /// Timeout, error, or an answer that made no sense. The reason is for logs, never the patient.
     Failed { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentEvent {
-    Accepted { agent: String },
+    Accepted {
+        agent: String,
+    },
     /// Sent back to a queue (transfer, or an offer that timed out).
-    Requeued { queue: String },
-    Closed { disposition: String },
+    Requeued {
+        queue: String,
+    },
+    Closed {
+        disposition: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,18 +82,37 @@ pub enum ReplyKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "effect")]
 pub enum Effect {
-    Reply { text: String, kind: ReplyKind },
+    Reply {
+        text: String,
+        kind: ReplyKind,
+    },
     Handoff(Handoff),
     Whisper(Whisper),
-    RunAction { id: u64, name: String, args: BTreeMap<String, String> },
+    RunAction {
+        id: u64,
+        name: String,
+        args: BTreeMap<String, String>,
+    },
     Audit(Audit),
     /// A call-back request captured when no one was on shift.
-    Callback { queue: String, reason: Reason, details: BTreeMap<String, String> },
-    LanguageChanged { language: Lang },
+    Callback {
+        queue: String,
+        reason: Reason,
+        details: BTreeMap<String, String>,
+    },
+    LanguageChanged {
+        language: Lang,
+    },
     /// A flow ended resolved by the bot (containment).
-    Resolved { flow: String },
-    Rating { score: u8 },
-    Closed { by: String },
+    Resolved {
+        flow: String,
+    },
+    Rating {
+        score: u8,
+    },
+    Closed {
+        by: String,
+    },
 }
 
 /// The private panel an agent sees; the patient never does. Slots carry their PHI flag so the shell
@@ -119,5 +154,9 @@ pub enum AuditKind {
 
 /// Evidence as one line for whispers and audit records.
 pub fn evidence_line(evidence: &[Evidence]) -> String {
-    evidence.iter().map(|e| format!("\"{}\" ({})", e.phrase, e.lang)).collect::<Vec<_>>().join(", ")
+    evidence
+        .iter()
+        .map(|e| format!("\"{}\" ({})", e.phrase, e.lang))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -35,7 +35,11 @@ pub struct Engine {
 impl Engine {
     pub fn new(flows: FlowSet, triage: Triage) -> Engine {
         let intents = IntentMatcher::new(&flows);
-        Engine { flows: Arc::new(flows), triage: Arc::new(triage), intents }
+        Engine {
+            flows: Arc::new(flows),
+            triage: Arc::new(triage),
+            intents,
+        }
     }
 
     pub fn triage(&self) -> &Triage {
@@ -49,7 +53,12 @@ impl Engine {
 
     /// Takes one turn. Pure: the same state and event always give the same result.
     pub fn handle(&self, state: &ChatState, event: Event) -> (ChatState, Vec<Effect>) {
-        let mut turn = Turn { eng: self, st: state.clone(), fx: Vec::new(), at: event.at };
+        let mut turn = Turn {
+            eng: self,
+            st: state.clone(),
+            fx: Vec::new(),
+            at: event.at,
+        };
         turn.input(event.input);
         (turn.st, turn.fx)
     }
@@ -100,14 +109,15 @@ impl Turn<'_> {
     // ---- patient messages -------------------------------------------------------------------
 
     fn patient(&mut self, text: &str) {
-        let assessment = self.eng.triage.assess(text);
+        let norm = crate::text::normalize(text);
+        let assessment = self.eng.triage.assess(text, &norm);
         self.st.exchanges += 1;
         self.update_language(&assessment, text);
         if let Some(risk) = assessment.risk {
-            if let [first, rest @ ..] = risk.evidence.as_slice() {
-                if rest.iter().all(|e| e.lang == first.lang) {
-                    self.adopt_phrase_language(first.lang);
-                }
+            if let [first, rest @ ..] = risk.evidence.as_slice()
+                && rest.iter().all(|e| e.lang == first.lang)
+            {
+                self.adopt_phrase_language(first.lang);
             }
             self.risk(risk);
             return;
@@ -130,31 +140,31 @@ impl Turn<'_> {
             }
         }
         let lang = self.st.language;
-        if let Some(m) = self.eng.intents.best(text, lang, |f| self.eng.flows.flows[f].interrupt) {
+        if let Some(m) = self.eng.intents.best(&norm, lang, |f| self.eng.flows.flows[f].interrupt) {
             self.adopt_phrase_language(m.lang);
             self.start_flow(m.flow, Some(text));
             return;
         }
         match self.st.active.as_ref().map(|a| a.phase.clone()) {
-            Some(Phase::Answer { step }) => self.answer(step, text),
+            Some(Phase::Answer { step }) => self.answer(step, text, &norm),
             Some(Phase::Verify { stage }) => self.verify_answer(stage, text),
             Some(Phase::Retry { step }) => {
                 let flow = self.active_flow_ix().expect("an active phase has a flow");
                 self.run(flow, step, None);
             }
             Some(Phase::Action { .. } | Phase::VerifyCheck { .. }) => {}
-            None => self.new_topic(text),
+            None => self.new_topic(text, &norm),
         }
     }
 
     /// No flow is active: start the one the message asks for, or count an exchange without progress.
-    fn new_topic(&mut self, text: &str) {
+    fn new_topic(&mut self, text: &str, norm: &str) {
         let lang = self.st.language;
         let served = |f: usize| !self.eng.flows.flows[f].interrupt && self.eng.flows.flows[f].languages.contains(&lang);
-        let found = self.eng.intents.best(text, lang, served).or_else(|| {
+        let found = self.eng.intents.best(norm, lang, served).or_else(|| {
             // On the first messages a short text may be in another served language than the default.
             (self.st.language_source < LanguageSource::Detected)
-                .then(|| self.eng.intents.best(text, lang, |f| !self.eng.flows.flows[f].interrupt))
+                .then(|| self.eng.intents.best(norm, lang, |f| !self.eng.flows.flows[f].interrupt))
                 .flatten()
         });
         match found {
@@ -249,12 +259,22 @@ impl Turn<'_> {
 
     fn risk(&mut self, risk: Risk) {
         let exchange = self.st.exchanges;
-        self.st.risk.push(RiskFlag { level: risk.level, evidence: risk.evidence.clone(), exchange });
+        self.st.risk.push(RiskFlag {
+            level: risk.level,
+            evidence: risk.evidence.clone(),
+            exchange,
+        });
         match risk.level {
             RiskLevel::Crisis => {
                 let lang = self.st.language;
                 // First, before anything else: the resources, in the patient's language.
-                self.fx.insert(0, Effect::Reply { text: self.flows().settings.crisis.get(lang).to_string(), kind: ReplyKind::Crisis });
+                self.fx.insert(
+                    0,
+                    Effect::Reply {
+                        text: self.flows().settings.crisis.get(lang).to_string(),
+                        kind: ReplyKind::Crisis,
+                    },
+                );
                 if self.st.status == Status::Bot {
                     self.hand_off(Reason::Crisis, None);
                 } else if let Some(h) = &mut self.st.handoff {
@@ -269,7 +289,11 @@ impl Turn<'_> {
                 }
             }
             level => {
-                let reason = if level == RiskLevel::Clinical { Reason::Clinical } else { Reason::Distress };
+                let reason = if level == RiskLevel::Clinical {
+                    Reason::Clinical
+                } else {
+                    Reason::Distress
+                };
                 if self.st.status == Status::Bot {
                     self.hand_off(reason, None);
                 } else {
@@ -309,14 +333,14 @@ impl Turn<'_> {
         self.st.active = None;
         self.st.intent = Some(flow.id.clone());
         self.st.visit(flow.id.clone());
-        if let Some(hours) = &flow.hours {
-            if !hours.is_open(self.at, self.flows().settings.timezone) {
-                if let Some(t) = &flow.after_hours {
-                    self.say_text(&t.clone());
-                }
-                self.start_after_hours(None);
-                return;
+        if let Some(hours) = &flow.hours
+            && !hours.is_open(self.at, self.flows().settings.timezone)
+        {
+            if let Some(t) = &flow.after_hours {
+                self.say_text(&t.clone());
             }
+            self.start_after_hours(None);
+            return;
         }
         if flow.requires_verification && !self.st.verified() {
             if self.st.verification == Verification::Locked {
@@ -337,7 +361,10 @@ impl Turn<'_> {
         let flow = &eng.flows.flows[fi];
         for _ in 0..STEP_BUDGET {
             self.st.visit(format!("{}/{}", flow.id, flow.steps[step].id));
-            self.st.active = Some(Active { flow: flow.id.clone(), phase: Phase::Answer { step } });
+            self.st.active = Some(Active {
+                flow: flow.id.clone(),
+                phase: Phase::Answer { step },
+            });
             match &flow.steps[step].kind {
                 StepKind::Say { text, next } => {
                     if !self.say_text(text) {
@@ -345,9 +372,18 @@ impl Turn<'_> {
                     }
                     step = *next;
                 }
-                StepKind::Ask { slot, prompt, expect, phi, next, .. } => {
+                StepKind::Ask {
+                    slot,
+                    prompt,
+                    expect,
+                    phi,
+                    next,
+                    ..
+                } => {
                     // The opening message may already answer a self-evident question ("switch to español").
-                    let prefill = trigger.filter(|_| matches!(expect, Expect::Language | Expect::MemberId | Expect::Phone)).and_then(|t| self.accept(expect, t));
+                    let prefill = trigger
+                        .filter(|_| matches!(expect, Expect::Language | Expect::MemberId | Expect::Phone))
+                        .and_then(|t| self.accept(expect, t));
                     if let Some(value) = prefill {
                         self.st.slots.insert(slot.clone(), Slot { value, phi: *phi });
                         step = *next;
@@ -369,8 +405,15 @@ impl Turn<'_> {
                     }
                     let id = self.st.next_action_id;
                     self.st.next_action_id += 1;
-                    self.st.active = Some(Active { flow: flow.id.clone(), phase: Phase::Action { step, id } });
-                    self.fx.push(Effect::RunAction { id, name: name.clone(), args: rendered });
+                    self.st.active = Some(Active {
+                        flow: flow.id.clone(),
+                        phase: Phase::Action { step, id },
+                    });
+                    self.fx.push(Effect::RunAction {
+                        id,
+                        name: name.clone(),
+                        args: rendered,
+                    });
                     return;
                 }
                 StepKind::Branch { slot, cases, default } => {
@@ -393,16 +436,20 @@ impl Turn<'_> {
                     step = *next;
                 }
                 StepKind::Handoff { skill, reason, say } => {
-                    if let Some(t) = say {
-                        if !self.say_text(t) {
-                            return;
-                        }
+                    if let Some(t) = say
+                        && !self.say_text(t)
+                    {
+                        return;
                     }
                     self.hand_off(*reason, Some(skill.clone()));
                     return;
                 }
                 StepKind::Callback { skill, say } => {
-                    let (reason, queue) = self.st.deferred.take().unwrap_or((Reason::Routing, eng.flows.settings.queue(self.st.language, skill)));
+                    let (reason, queue) = self
+                        .st
+                        .deferred
+                        .take()
+                        .unwrap_or((Reason::Routing, eng.flows.settings.queue(self.st.language, skill)));
                     let details = self.st.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
                     self.fx.push(Effect::Callback { queue, reason, details });
                     if let Some(t) = say {
@@ -413,10 +460,10 @@ impl Turn<'_> {
                     return;
                 }
                 StepKind::End { say, survey } => {
-                    if let Some(t) = say {
-                        if !self.say_text(t) {
-                            return;
-                        }
+                    if let Some(t) = say
+                        && !self.say_text(t)
+                    {
+                        return;
                     }
                     self.st.active = None;
                     self.st.no_progress = 0;
@@ -439,11 +486,19 @@ impl Turn<'_> {
         expect.accept(text, self.st.language, &self.flows().settings.member_id)
     }
 
-    fn answer(&mut self, step: usize, text: &str) {
+    fn answer(&mut self, step: usize, text: &str, norm: &str) {
         let eng = self.eng;
         let fi = self.active_flow_ix().expect("active");
         let flow = &eng.flows.flows[fi];
-        let StepKind::Ask { slot, prompt, expect, invalid, phi, next } = &flow.steps[step].kind else {
+        let StepKind::Ask {
+            slot,
+            prompt,
+            expect,
+            invalid,
+            phi,
+            next,
+        } = &flow.steps[step].kind
+        else {
             unreachable!("Answer phases sit on ask steps");
         };
         if let Some(value) = self.accept(expect, text) {
@@ -454,7 +509,9 @@ impl Turn<'_> {
         }
         // Not an answer: perhaps the patient changed the subject.
         let lang = self.st.language;
-        let other = eng.intents.best(text, lang, |f| f != fi && !eng.flows.flows[f].interrupt && eng.flows.flows[f].languages.contains(&lang));
+        let other = eng.intents.best(norm, lang, |f| {
+            f != fi && !eng.flows.flows[f].interrupt && eng.flows.flows[f].languages.contains(&lang)
+        });
         if let Some(m) = other.filter(|m| m.score >= 1.0) {
             self.start_flow(m.flow, Some(text));
             return;
@@ -484,7 +541,10 @@ impl Turn<'_> {
 
     fn ask_verification(&mut self, stage: u8) {
         let flow = self.st.after_verification.clone().unwrap_or_default();
-        self.st.active = Some(Active { flow, phase: Phase::Verify { stage } });
+        self.st.active = Some(Active {
+            flow,
+            phase: Phase::Verify { stage },
+        });
         match stage {
             0 => self.say_msg(|m| &m.verify_name),
             1 => self.say_msg(|m| &m.verify_dob),
@@ -501,7 +561,9 @@ impl Turn<'_> {
         let expect = [Expect::Name, Expect::Date, Expect::MemberId][stage as usize].clone();
         match self.accept(&expect, text) {
             Some(value) => {
-                self.st.slots.insert(VERIFICATION_SLOTS[stage as usize].to_string(), Slot { value, phi: true });
+                self.st
+                    .slots
+                    .insert(VERIFICATION_SLOTS[stage as usize].to_string(), Slot { value, phi: true });
                 self.st.no_progress = 0;
                 if stage < 2 {
                     self.ask_verification(stage + 1);
@@ -525,8 +587,15 @@ impl Turn<'_> {
             .map(|(k, s)| (k.to_string(), self.st.slots.get(s).map(|v| v.value.clone()).unwrap_or_default()))
             .collect();
         let flow = self.st.after_verification.clone().unwrap_or_default();
-        self.st.active = Some(Active { flow, phase: Phase::VerifyCheck { id } });
-        self.fx.push(Effect::RunAction { id, name: VERIFY_ACTION.to_string(), args });
+        self.st.active = Some(Active {
+            flow,
+            phase: Phase::VerifyCheck { id },
+        });
+        self.fx.push(Effect::RunAction {
+            id,
+            name: VERIFY_ACTION.to_string(),
+            args,
+        });
     }
 
     fn action_done(&mut self, id: u64, result: ActionResult) {
@@ -557,7 +626,10 @@ impl Turn<'_> {
                         Some(next) => self.run(fi, *next, None),
                         None => self.no_progress(|t| {
                             t.say_msg(|m| &m.action_failed);
-                            t.st.active = Some(Active { flow: active.flow.clone(), phase: Phase::Retry { step } });
+                            t.st.active = Some(Active {
+                                flow: active.flow.clone(),
+                                phase: Phase::Retry { step },
+                            });
                         }),
                     },
                 }
@@ -572,7 +644,11 @@ impl Turn<'_> {
                     }
                     self.audit(AuditKind::VerificationPassed, "identity verified".into());
                     self.say_msg(|m| &m.verify_ok);
-                    let next = self.st.after_verification.take().and_then(|id| self.flows().flows.iter().position(|f| f.id == id));
+                    let next = self
+                        .st
+                        .after_verification
+                        .take()
+                        .and_then(|id| self.flows().flows.iter().position(|f| f.id == id));
                     match next {
                         Some(fi) => self.run(fi, 0, None),
                         None => self.st.active = None,
@@ -587,7 +663,12 @@ impl Turn<'_> {
                     if self.st.verification_failures >= self.flows().settings.verification_attempts {
                         self.st.verification = Verification::Locked;
                         self.audit(AuditKind::VerificationLocked, "verification locked for this chat".into());
-                        let skill = self.st.after_verification.as_ref().and_then(|id| self.flows().flow(id)).map(|f| f.skill.clone());
+                        let skill = self
+                            .st
+                            .after_verification
+                            .as_ref()
+                            .and_then(|id| self.flows().flow(id))
+                            .map(|f| f.skill.clone());
                         self.hand_off(Reason::Phi, skill);
                     } else {
                         self.say_msg(|m| &m.verify_failed);
@@ -596,7 +677,10 @@ impl Turn<'_> {
                 }
                 ActionResult::Failed { .. } => self.no_progress(|t| {
                     t.say_msg(|m| &m.action_failed);
-                    t.st.active = Some(Active { flow: active.flow.clone(), phase: Phase::Verify { stage: 3 } });
+                    t.st.active = Some(Active {
+                        flow: active.flow.clone(),
+                        phase: Phase::Verify { stage: 3 },
+                    });
                 }),
             },
             _ => {}
@@ -612,12 +696,26 @@ impl Turn<'_> {
         }
         let settings = &self.eng.flows.settings;
         let lang = self.st.language;
-        let flow_skill = self.st.active.as_ref().and_then(|a| self.flows().flow(&a.flow)).map(|f| f.skill.clone());
+        let flow_skill = self
+            .st
+            .active
+            .as_ref()
+            .and_then(|a| self.flows().flow(&a.flow))
+            .map(|f| f.skill.clone());
         // A flow's own skill serves its no-progress hand-offs (a stuck refill goes to pharmacy).
-        let wanted = skill.or(if reason == Reason::NoProgress { flow_skill } else { None }).unwrap_or_else(|| settings.skill_for(reason).to_string());
-        let skill = if settings.has_queue(lang, &wanted) { wanted } else { settings.skill_for(reason).to_string() };
+        let wanted = skill
+            .or(if reason == Reason::NoProgress { flow_skill } else { None })
+            .unwrap_or_else(|| settings.skill_for(reason).to_string());
+        let skill = if settings.has_queue(lang, &wanted) {
+            wanted
+        } else {
+            settings.skill_for(reason).to_string()
+        };
         let queue = settings.queue(lang, &skill);
-        let open = settings.skills.get(&skill).is_none_or(|s| s.hours.is_open(self.at, settings.timezone));
+        let open = settings
+            .skills
+            .get(&skill)
+            .is_none_or(|s| s.hours.is_open(self.at, settings.timezone));
         let served = self.flows().serves(lang);
         // Already capturing a call-back and still stuck: queue anyway, so the first person on shift sees it.
         let capturing = self.st.active.as_ref().is_some_and(|a| a.flow == settings.after_hours_flow);
@@ -628,7 +726,12 @@ impl Turn<'_> {
         }
         self.st.active = None;
         self.st.status = Status::Queued;
-        let handoff = Handoff { reason, priority: reason.priority(), queue, phone_escalation: reason == Reason::Crisis };
+        let handoff = Handoff {
+            reason,
+            priority: reason.priority(),
+            queue,
+            phone_escalation: reason == Reason::Crisis,
+        };
         self.st.handoff = Some(handoff.clone());
         if served {
             if reason == Reason::Requested {
@@ -728,7 +831,12 @@ impl Turn<'_> {
         let suggestions = intent
             .as_ref()
             .and_then(|i| self.flows().flow(i))
-            .map(|f| f.canned.iter().map(|c| (c.id.clone(), c.title.clone(), c.text.get(lang).to_string())).collect())
+            .map(|f| {
+                f.canned
+                    .iter()
+                    .map(|c| (c.id.clone(), c.title.clone(), c.text.get(lang).to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         Whisper {
             language: lang,

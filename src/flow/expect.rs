@@ -51,7 +51,11 @@ impl Expect {
                 (letters >= 2 && clean && answer.chars().count() <= 100).then(|| answer.split_whitespace().collect::<Vec<_>>().join(" "))
             }
             Expect::MemberId => {
-                let compact: String = answer.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_uppercase();
+                let compact: String = answer
+                    .chars()
+                    .filter(|c| !c.is_whitespace() && *c != '-')
+                    .collect::<String>()
+                    .to_uppercase();
                 member_id.is_match(&compact).then_some(compact)
             }
             Expect::Date => parse_date(answer, lang).map(|d| d.format("%Y-%m-%d").to_string()),
@@ -103,17 +107,192 @@ pub fn contains_phrase(text: &str, phrase: &str) -> bool {
 
 /// Names of each language in the languages patients use to ask for it.
 const LANGUAGE_NAMES: &[(Lang, &[&str])] = &[
-    (Lang::En, &["english", "ingles", "anh", "tieng anh", "英文", "英语", "英語", "영어", "ingles", "anglais", "angle", "английский", "الإنجليزية", "انجليزي", "inglês"]),
-    (Lang::Es, &["spanish", "espanol", "castellano", "tieng tay ban nha", "西班牙语", "西班牙文", "스페인어", "kastila", "espagnol", "panyol", "испанский", "الإسبانية", "espanhol"]),
-    (Lang::Zh, &["chinese", "mandarin", "cantonese", "chino", "tieng trung", "tieng hoa", "中文", "汉语", "漢語", "普通话", "国语", "粤语", "중국어", "intsik", "chinois", "chinwa", "китайский", "الصينية", "chines"]),
-    (Lang::Vi, &["vietnamese", "vietnamita", "tieng viet", "viet", "越南语", "越南文", "베트남어", "vietnamien", "vyetnamyen", "вьетнамский", "الفيتنامية", "vietnamita"]),
-    (Lang::Ko, &["korean", "coreano", "tieng han", "韩语", "韓語", "한국어", "한국말", "coreen", "koreyen", "корейский", "الكورية"]),
-    (Lang::Tl, &["tagalog", "filipino", "pilipino", "tieng philippines", "他加禄语", "타갈로그어", "tagal", "тагальский", "التاغالوغية"]),
-    (Lang::Ru, &["russian", "ruso", "tieng nga", "俄语", "러시아어", "ruse", "rus", "русский", "по русски", "الروسية", "russo"]),
-    (Lang::Ar, &["arabic", "arabe", "tieng a rap", "阿拉伯语", "아랍어", "arab", "арабский", "العربية", "عربي"]),
-    (Lang::Fr, &["french", "frances", "tieng phap", "法语", "法文", "프랑스어", "francais", "franse", "французский", "الفرنسية", "frances"]),
-    (Lang::Ht, &["haitian", "creole", "kreyol", "haitian creole", "kreyol ayisyen", "克里奥尔语", "아이티 크리올어", "criollo haitiano", "creole haitien", "креольский", "الكريولية", "crioulo"]),
-    (Lang::Pt, &["portuguese", "portugues", "tieng bo dao nha", "葡萄牙语", "포르투갈어", "portugais", "potige", "португальский", "البرتغالية"]),
+    (
+        Lang::En,
+        &[
+            "english",
+            "ingles",
+            "anh",
+            "tieng anh",
+            "英文",
+            "英语",
+            "英語",
+            "영어",
+            "ingles",
+            "anglais",
+            "angle",
+            "английский",
+            "الإنجليزية",
+            "انجليزي",
+            "inglês",
+        ],
+    ),
+    (
+        Lang::Es,
+        &[
+            "spanish",
+            "espanol",
+            "castellano",
+            "tieng tay ban nha",
+            "西班牙语",
+            "西班牙文",
+            "스페인어",
+            "kastila",
+            "espagnol",
+            "panyol",
+            "испанский",
+            "الإسبانية",
+            "espanhol",
+        ],
+    ),
+    (
+        Lang::Zh,
+        &[
+            "chinese",
+            "mandarin",
+            "cantonese",
+            "chino",
+            "tieng trung",
+            "tieng hoa",
+            "中文",
+            "汉语",
+            "漢語",
+            "普通话",
+            "国语",
+            "粤语",
+            "중국어",
+            "intsik",
+            "chinois",
+            "chinwa",
+            "китайский",
+            "الصينية",
+            "chines",
+        ],
+    ),
+    (
+        Lang::Vi,
+        &[
+            "vietnamese",
+            "vietnamita",
+            "tieng viet",
+            "viet",
+            "越南语",
+            "越南文",
+            "베트남어",
+            "vietnamien",
+            "vyetnamyen",
+            "вьетнамский",
+            "الفيتنامية",
+            "vietnamita",
+        ],
+    ),
+    (
+        Lang::Ko,
+        &[
+            "korean",
+            "coreano",
+            "tieng han",
+            "韩语",
+            "韓語",
+            "한국어",
+            "한국말",
+            "coreen",
+            "koreyen",
+            "корейский",
+            "الكورية",
+        ],
+    ),
+    (
+        Lang::Tl,
+        &[
+            "tagalog",
+            "filipino",
+            "pilipino",
+            "tieng philippines",
+            "他加禄语",
+            "타갈로그어",
+            "tagal",
+            "тагальский",
+            "التاغالوغية",
+        ],
+    ),
+    (
+        Lang::Ru,
+        &[
+            "russian",
+            "ruso",
+            "tieng nga",
+            "俄语",
+            "러시아어",
+            "ruse",
+            "rus",
+            "русский",
+            "по русски",
+            "الروسية",
+            "russo",
+        ],
+    ),
+    (
+        Lang::Ar,
+        &[
+            "arabic",
+            "arabe",
+            "tieng a rap",
+            "阿拉伯语",
+            "아랍어",
+            "arab",
+            "арабский",
+            "العربية",
+            "عربي",
+        ],
+    ),
+    (
+        Lang::Fr,
+        &[
+            "french",
+            "frances",
+            "tieng phap",
+            "法语",
+            "法文",
+            "프랑스어",
+            "francais",
+            "franse",
+            "французский",
+            "الفرنسية",
+            "frances",
+        ],
+    ),
+    (
+        Lang::Ht,
+        &[
+            "haitian",
+            "creole",
+            "kreyol",
+            "haitian creole",
+            "kreyol ayisyen",
+            "克里奥尔语",
+            "아이티 크리올어",
+            "criollo haitiano",
+            "creole haitien",
+            "креольский",
+            "الكريولية",
+            "crioulo",
+        ],
+    ),
+    (
+        Lang::Pt,
+        &[
+            "portuguese",
+            "portugues",
+            "tieng bo dao nha",
+            "葡萄牙语",
+            "포르투갈어",
+            "portugais",
+            "potige",
+            "португальский",
+            "البرتغالية",
+        ],
+    ),
 ];
 
 /// The language a patient names ("quiero español", "中文", "Kreyòl"); `None` if none or several.
@@ -132,21 +311,89 @@ pub fn parse_language(answer: &str) -> Option<Lang> {
 }
 
 const MONTHS: &[(&str, u32)] = &[
-    ("january", 1), ("jan", 1), ("february", 2), ("feb", 2), ("march", 3), ("mar", 3), ("april", 4), ("apr", 4),
-    ("may", 5), ("june", 6), ("jun", 6), ("july", 7), ("jul", 7), ("august", 8), ("aug", 8), ("september", 9),
-    ("sep", 9), ("sept", 9), ("october", 10), ("oct", 10), ("november", 11), ("nov", 11), ("december", 12), ("dec", 12),
-    ("enero", 1), ("febrero", 2), ("marzo", 3), ("abril", 4), ("mayo", 5), ("junio", 6), ("julio", 7), ("agosto", 8),
-    ("septiembre", 9), ("setiembre", 9), ("octubre", 10), ("noviembre", 11), ("diciembre", 12),
-    ("janvier", 1), ("fevrier", 2), ("mars", 3), ("avril", 4), ("mai", 5), ("juin", 6), ("juillet", 7), ("aout", 8),
-    ("septembre", 9), ("octobre", 10), ("novembre", 11), ("decembre", 12),
-    ("janeiro", 1), ("fevereiro", 2), ("marco", 3), ("maio", 5), ("junho", 6), ("julho", 7), ("setembro", 9),
-    ("outubro", 10), ("novembro", 11), ("dezembro", 12),
-    ("pebrero", 2), ("marso", 3), ("hunyo", 6), ("hulyo", 7), ("setyembre", 9), ("oktubre", 10), ("nobyembre", 11), ("disyembre", 12),
-    ("janvye", 1), ("fevriye", 2), ("mas", 3), ("jen", 6), ("jiye", 7), ("out", 8), ("septanm", 9), ("oktob", 10), ("novanm", 11), ("desanm", 12),
+    ("january", 1),
+    ("jan", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("may", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("enero", 1),
+    ("febrero", 2),
+    ("marzo", 3),
+    ("abril", 4),
+    ("mayo", 5),
+    ("junio", 6),
+    ("julio", 7),
+    ("agosto", 8),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("octubre", 10),
+    ("noviembre", 11),
+    ("diciembre", 12),
+    ("janvier", 1),
+    ("fevrier", 2),
+    ("mars", 3),
+    ("avril", 4),
+    ("mai", 5),
+    ("juin", 6),
+    ("juillet", 7),
+    ("aout", 8),
+    ("septembre", 9),
+    ("octobre", 10),
+    ("novembre", 11),
+    ("decembre", 12),
+    ("janeiro", 1),
+    ("fevereiro", 2),
+    ("marco", 3),
+    ("maio", 5),
+    ("junho", 6),
+    ("julho", 7),
+    ("setembro", 9),
+    ("outubro", 10),
+    ("novembro", 11),
+    ("dezembro", 12),
+    ("pebrero", 2),
+    ("marso", 3),
+    ("hunyo", 6),
+    ("hulyo", 7),
+    ("setyembre", 9),
+    ("oktubre", 10),
+    ("nobyembre", 11),
+    ("disyembre", 12),
+    ("janvye", 1),
+    ("fevriye", 2),
+    ("mas", 3),
+    ("jen", 6),
+    ("jiye", 7),
+    ("out", 8),
+    ("septanm", 9),
+    ("oktob", 10),
+    ("novanm", 11),
+    ("desanm", 12),
 ];
 
 /// Words that sit between the parts of a written date and mean nothing by themselves.
-const DATE_FILLER: &[&str] = &["de", "del", "of", "the", "ngay", "thang", "nam", "th", "st", "nd", "rd", "le", "em", "ng", "born", "dob"];
+const DATE_FILLER: &[&str] = &[
+    "de", "del", "of", "the", "ngay", "thang", "nam", "th", "st", "nd", "rd", "le", "em", "ng", "born", "dob",
+];
 
 /// Parses a date written the way patients write them. Numeric dates are month-first in English and
 /// day-first elsewhere, unless a part over 12 settles it.
@@ -166,7 +413,13 @@ pub fn parse_date(answer: &str, lang: Lang) -> Option<NaiveDate> {
             if month.replace(m).is_some() {
                 return None;
             }
-        } else if let Some(n) = token.strip_suffix("th").or(token.strip_suffix("st")).or(token.strip_suffix("nd")).or(token.strip_suffix("rd")).filter(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty()) {
+        } else if let Some(n) = token
+            .strip_suffix("th")
+            .or(token.strip_suffix("st"))
+            .or(token.strip_suffix("nd"))
+            .or(token.strip_suffix("rd"))
+            .filter(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty())
+        {
             nums.push(n);
         } else if !DATE_FILLER.contains(&token) {
             return None;
@@ -175,7 +428,11 @@ pub fn parse_date(answer: &str, lang: Lang) -> Option<NaiveDate> {
     let n = |s: &str| s.parse::<i64>().ok();
     let (y, m, d) = match (month, nums.as_slice()) {
         (Some(m), [a, b]) => {
-            if a.len() == 4 { (n(a)?, m as i64, n(b)?) } else { (n(b)?, m as i64, n(a)?) }
+            if a.len() == 4 {
+                (n(a)?, m as i64, n(b)?)
+            } else {
+                (n(b)?, m as i64, n(a)?)
+            }
         }
         (None, [one]) if one.len() == 8 => {
             let (a, b, c) = (&one[0..2], &one[2..4], &one[4..8]);
@@ -265,8 +522,14 @@ mod tests {
     #[test]
     fn phones_are_us_numbers() {
         let re = Regex::new("x").unwrap();
-        assert_eq!(Expect::Phone.accept("(617) 555-0134", Lang::En, &re).as_deref(), Some("+16175550134"));
-        assert_eq!(Expect::Phone.accept("1 617 555 0134", Lang::En, &re).as_deref(), Some("+16175550134"));
+        assert_eq!(
+            Expect::Phone.accept("(617) 555-0134", Lang::En, &re).as_deref(),
+            Some("+16175550134")
+        );
+        assert_eq!(
+            Expect::Phone.accept("1 617 555 0134", Lang::En, &re).as_deref(),
+            Some("+16175550134")
+        );
         assert_eq!(Expect::Phone.accept("555-0134", Lang::En, &re), None);
         assert_eq!(Expect::Phone.accept("call me at 617", Lang::En, &re), None);
     }
@@ -283,8 +546,14 @@ mod tests {
 
     #[test]
     fn choices_take_one_answer_or_a_menu_number() {
-        let yes = Choice { value: "yes".into(), words: BTreeMap::from([(Lang::Es, vec![normalize("sí")])]) };
-        let no = Choice { value: "no".into(), words: BTreeMap::new() };
+        let yes = Choice {
+            value: "yes".into(),
+            words: BTreeMap::from([(Lang::Es, vec![normalize("sí")])]),
+        };
+        let no = Choice {
+            value: "no".into(),
+            words: BTreeMap::new(),
+        };
         let e = Expect::Choice(vec![yes, no]);
         let re = Regex::new("x").unwrap();
         assert_eq!(e.accept("Sí, claro", Lang::Es, &re).as_deref(), Some("yes"));

@@ -30,11 +30,19 @@ impl Schedule {
         if s.eq_ignore_ascii_case("closed") {
             return Ok(None);
         }
-        let (a, b) = s.split_once('-').ok_or_else(|| format!("`{s}` is not an interval like 08:00-17:00"))?;
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("`{s}` is not an interval like 08:00-17:00"))?;
         let parse = |t: &str| {
             NaiveTime::parse_from_str(t.trim(), "%H:%M")
                 .map(|t| (t.hour() * 60 + t.minute()) as u16)
-                .or_else(|_| if t.trim() == "24:00" { Ok(24 * 60) } else { Err(format!("`{}` is not a time like 08:00", t.trim())) })
+                .or_else(|_| {
+                    if t.trim() == "24:00" {
+                        Ok(24 * 60)
+                    } else {
+                        Err(format!("`{}` is not a time like 08:00", t.trim()))
+                    }
+                })
         };
         let (open, close) = (parse(a)?, parse(b)?);
         if open >= close {
@@ -73,7 +81,9 @@ fn weekday(i: u32) -> Weekday {
 }
 
 fn day(s: &str) -> Result<Weekday, String> {
-    s.trim().parse::<Weekday>().map_err(|_| format!("`{s}` is not a day; use mon, tue, wed, thu, fri, sat, sun"))
+    s.trim()
+        .parse::<Weekday>()
+        .map_err(|_| format!("`{s}` is not a day; use mon, tue, wed, thu, fri, sat, sun"))
 }
 
 #[cfg(test)]
@@ -96,7 +106,10 @@ mod tests {
         // Tuesday 2026-11-24 10:00 in New York is 15:00 UTC.
         assert!(s.is_open(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap(), tz));
         // Same instant is 07:00 in Los Angeles: closed there.
-        assert!(!s.is_open(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap(), "America/Los_Angeles".parse().unwrap()));
+        assert!(!s.is_open(
+            Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap(),
+            "America/Los_Angeles".parse().unwrap()
+        ));
         // Saturday.
         assert!(!s.is_open(Utc.with_ymd_and_hms(2026, 11, 28, 15, 0, 0).unwrap(), tz));
         // 17:00 sharp is closed.

@@ -39,7 +39,10 @@ pub fn load_dir(dir: &Path) -> Result<FlowSet, LoadError> {
 pub fn load_sources(dir: &Path, files: &[(String, String)]) -> Result<FlowSet, LoadError> {
     let mut problems = Vec::new();
     let settings_path = dir.join(SETTINGS_FILE).display().to_string();
-    let settings = match files.iter().find(|(p, _)| Path::new(p).file_name().is_some_and(|n| n == SETTINGS_FILE)) {
+    let settings = match files
+        .iter()
+        .find(|(p, _)| Path::new(p).file_name().is_some_and(|n| n == SETTINGS_FILE))
+    {
         None => {
             problems.push(Diagnostic {
                 file: settings_path.clone(),
@@ -55,7 +58,11 @@ pub fn load_sources(dir: &Path, files: &[(String, String)]) -> Result<FlowSet, L
             let settings = match yaml::parse(text) {
                 Ok(node) => decode_settings(&node, &mut diags),
                 Err(e) => {
-                    diags.push(e.line, format!("not valid YAML: {}", e.message), "check the indentation and quotes on this line and the one above");
+                    diags.push(
+                        e.line,
+                        format!("not valid YAML: {}", e.message),
+                        "check the indentation and quotes on this line and the one above",
+                    );
                     None
                 }
             };
@@ -67,28 +74,43 @@ pub fn load_sources(dir: &Path, files: &[(String, String)]) -> Result<FlowSet, L
     let mut flows = Vec::new();
     let mut ids: Vec<(String, String)> = Vec::new();
     let mut canned_ids: Vec<String> = Vec::new();
-    for (path, text) in files.iter().filter(|(p, _)| !Path::new(p).file_name().is_some_and(|n| n == SETTINGS_FILE)) {
+    for (path, text) in files
+        .iter()
+        .filter(|(p, _)| Path::new(p).file_name().is_none_or(|n| n != SETTINGS_FILE))
+    {
         let mut diags = Diagnostics::new(path.clone());
         match yaml::parse(text) {
-            Err(e) => diags.push(e.line, format!("not valid YAML: {}", e.message), "check the indentation and quotes on this line and the one above"),
+            Err(e) => diags.push(
+                e.line,
+                format!("not valid YAML: {}", e.message),
+                "check the indentation and quotes on this line and the one above",
+            ),
             Ok(node) => {
                 let raw = decode_flow(&node, path, &mut diags);
                 if let Some(id) = &raw.id {
                     if let Some((_, other)) = ids.iter().find(|(i, _)| *i == id.name) {
-                        diags.push(id.line, format!("flow id `{}` is also used by {other}", id.name), "give each flow its own id");
+                        diags.push(
+                            id.line,
+                            format!("flow id `{}` is also used by {other}", id.name),
+                            "give each flow its own id",
+                        );
                     }
                     ids.push((id.name.clone(), path.clone()));
                 }
                 for c in &raw.canned {
                     if canned_ids.contains(&c.id.name) {
-                        diags.push(c.id.line, format!("canned response id `{}` is used twice", c.id.name), "give each canned response its own id");
+                        diags.push(
+                            c.id.line,
+                            format!("canned response id `{}` is used twice", c.id.name),
+                            "give each canned response its own id",
+                        );
                     }
                     canned_ids.push(c.id.name.clone());
                 }
-                if let Some(settings) = &settings {
-                    if let Some(flow) = validate_flow(&raw, settings, &mut diags) {
-                        flows.push(flow);
-                    }
+                if let Some(settings) = &settings
+                    && let Some(flow) = validate_flow(&raw, settings, &mut diags)
+                {
+                    flows.push(flow);
                 }
             }
         }
@@ -97,10 +119,18 @@ pub fn load_sources(dir: &Path, files: &[(String, String)]) -> Result<FlowSet, L
     if let Some(settings) = &settings {
         let mut diags = Diagnostics::new(settings_path);
         if !ids.iter().any(|(i, _)| *i == settings.after_hours_flow) {
-            diags.push(1, format!("after_hours_flow `{}` is not a flow in this directory", settings.after_hours_flow), "point it at the flow that captures a call-back message");
+            diags.push(
+                1,
+                format!("after_hours_flow `{}` is not a flow in this directory", settings.after_hours_flow),
+                "point it at the flow that captures a call-back message",
+            );
         }
         if flows.iter().any(|f| f.requires_verification) && !settings.actions.contains_key(VERIFY_ACTION) {
-            diags.push(1, format!("flows require verification but no `{VERIFY_ACTION}` action is declared"), format!("declare `{VERIFY_ACTION}` under `actions:` with outcomes [verified, mismatch]"));
+            diags.push(
+                1,
+                format!("flows require verification but no `{VERIFY_ACTION}` action is declared"),
+                format!("declare `{VERIFY_ACTION}` under `actions:` with outcomes [verified, mismatch]"),
+            );
         }
         problems.append(&mut diags.list);
     }

@@ -418,7 +418,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_found_and_braces_in_prose_ignored() {
-        assert_eq!(placeholders("Hi {name}, your {rx_name} is {status}."), vec!["name", "rx_name", "status"]);
+        assert_eq!(
+            placeholders("Hi {name}, your {rx_name} is {status}."),
+            vec!["name", "rx_name", "status"]
+        );
         assert!(placeholders("a { b c } d").is_empty());
         assert!(placeholders("unclosed {x").is_empty());
     }

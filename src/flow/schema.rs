@@ -60,7 +60,10 @@ pub struct RawChoice {
 
 #[derive(Debug, Clone)]
 pub enum RawKind {
-    Say { text: RawText, next: Option<Named> },
+    Say {
+        text: RawText,
+        next: Option<Named>,
+    },
     Ask {
         slot: Named,
         prompt: Option<RawText>,
@@ -71,12 +74,33 @@ pub enum RawKind {
         phi: bool,
         next: Option<Named>,
     },
-    Action { name: Named, args: Vec<(String, String)>, on: Vec<(Named, Named)> },
-    Branch { slot: Named, cases: Vec<(String, Named)>, default: Option<Named> },
-    SetLanguage { slot: Named, next: Option<Named> },
-    Handoff { skill: Named, reason: Named, say: Option<RawText> },
-    Callback { skill: Named, say: Option<RawText> },
-    End { say: Option<RawText>, survey: bool },
+    Action {
+        name: Named,
+        args: Vec<(String, String)>,
+        on: Vec<(Named, Named)>,
+    },
+    Branch {
+        slot: Named,
+        cases: Vec<(String, Named)>,
+        default: Option<Named>,
+    },
+    SetLanguage {
+        slot: Named,
+        next: Option<Named>,
+    },
+    Handoff {
+        skill: Named,
+        reason: Named,
+        say: Option<RawText>,
+    },
+    Callback {
+        skill: Named,
+        say: Option<RawText>,
+    },
+    End {
+        say: Option<RawText>,
+        survey: bool,
+    },
 }
 
 pub const FLOW_KEYS: &[&str] = &[
@@ -94,8 +118,28 @@ pub const FLOW_KEYS: &[&str] = &[
 ];
 
 pub const STEP_KEYS: &[&str] = &[
-    "id", "say", "next", "ask", "prompt", "expect", "pattern", "choices", "invalid", "phi", "action", "with", "on", "branch",
-    "cases", "default", "set_language", "handoff", "reason", "callback", "end", "survey",
+    "id",
+    "say",
+    "next",
+    "ask",
+    "prompt",
+    "expect",
+    "pattern",
+    "choices",
+    "invalid",
+    "phi",
+    "action",
+    "with",
+    "on",
+    "branch",
+    "cases",
+    "default",
+    "set_language",
+    "handoff",
+    "reason",
+    "callback",
+    "end",
+    "survey",
 ];
 
 /// The keys that decide what a step does; a step has at most one (none means a `say` step).
@@ -110,7 +154,11 @@ pub fn lang(node: &Node, diags: &mut Diagnostics) -> Option<Lang> {
     let lang = Lang::from_code(&code).filter(|l| l.code() == code.trim());
     if lang.is_none() {
         let codes: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
-        diags.push(node.line, format!("`{code}` is not a language Careline knows"), format!("use one of: {}", codes.join(", ")));
+        diags.push(
+            node.line,
+            format!("`{code}` is not a language Careline knows"),
+            format!("use one of: {}", codes.join(", ")),
+        );
     }
     lang
 }
@@ -122,14 +170,25 @@ pub fn langs(node: &Node, diags: &mut Diagnostics) -> Vec<Lang> {
 pub fn text(node: &Node, diags: &mut Diagnostics) -> RawText {
     let mut by_lang = BTreeMap::new();
     if node.as_str().is_some() {
-        diags.push(node.line, "a patient-facing text must be given per language", "write it as `en: ...`, `es: ...` lines, one per language of the flow");
+        diags.push(
+            node.line,
+            "a patient-facing text must be given per language",
+            "write it as `en: ...`, `es: ...` lines, one per language of the flow",
+        );
         return RawText { line: node.line, by_lang };
     }
     for (key, value, line) in node.entries("a text", diags) {
-        let key_node = Node { kind: crate::yaml::NodeKind::Scalar { text: key, quoted: false }, line };
+        let key_node = Node {
+            kind: crate::yaml::NodeKind::Scalar { text: key, quoted: false },
+            line,
+        };
         if let (Some(l), Some(s)) = (lang(&key_node, diags), value.string("a text", diags)) {
             if s.trim().is_empty() {
-                diags.push(line, format!("the `{l}` text is empty"), "write the sentence the patient should see");
+                diags.push(
+                    line,
+                    format!("the `{l}` text is empty"),
+                    "write the sentence the patient should see",
+                );
             }
             by_lang.insert(l, s);
         }
@@ -148,7 +207,10 @@ pub fn decode_flow(node: &Node, file: &str, diags: &mut Diagnostics) -> RawFlow 
     let mut triggers = BTreeMap::new();
     if let Some(n) = m.get("triggers") {
         for (key, value, line) in n.entries("`triggers`", diags) {
-            let key_node = Node { kind: crate::yaml::NodeKind::Scalar { text: key, quoted: false }, line };
+            let key_node = Node {
+                kind: crate::yaml::NodeKind::Scalar { text: key, quoted: false },
+                line,
+            };
             let Some(l) = lang(&key_node, diags) else { continue };
             let mut t = MapReader::new(&value, "a language's triggers", diags);
             let examples = t.get("examples").map(|n| n.strings("`examples`", diags)).unwrap_or_default();
@@ -199,7 +261,11 @@ fn decode_canned(node: &Node, diags: &mut Diagnostics) -> Option<RawCanned> {
     let title = m.string("title", diags).unwrap_or_default();
     let text = m.require("text", diags).map(|n| text(&n, diags));
     m.finish(&["id", "title", "text"], diags);
-    Some(RawCanned { id: id?, title, text: text? })
+    Some(RawCanned {
+        id: id?,
+        title,
+        text: text?,
+    })
 }
 
 fn decode_step(node: &Node, diags: &mut Diagnostics) -> Option<RawStep> {
@@ -209,30 +275,54 @@ fn decode_step(node: &Node, diags: &mut Diagnostics) -> Option<RawStep> {
     diags.step = Some(id.name.clone());
     let kinds: Vec<&str> = KIND_KEYS.iter().copied().filter(|k| m.has(k)).collect();
     if kinds.len() > 1 {
-        diags.push(id.line, format!("the step does several things at once ({})", kinds.join(", ")), "split it into one step per thing, linked with `next`");
+        diags.push(
+            id.line,
+            format!("the step does several things at once ({})", kinds.join(", ")),
+            "split it into one step per thing, linked with `next`",
+        );
     }
     let say = |m: &mut MapReader, diags: &mut Diagnostics| m.get("say").map(|n| text(&n, diags));
     let next = |m: &mut MapReader, diags: &mut Diagnostics| m.get("next").and_then(|n| named(&n, "`next`", diags));
     let kind = match kinds.first().copied() {
         None => {
             let text = m.require("say", diags).map(|n| text(&n, diags)).unwrap_or_default();
-            RawKind::Say { text, next: next(&mut m, diags) }
+            RawKind::Say {
+                text,
+                next: next(&mut m, diags),
+            }
         }
         Some("ask") => {
             let slot = m.get("ask").and_then(|n| named(&n, "`ask`", diags))?;
             let prompt = m.get("prompt").map(|n| text(&n, diags));
-            let expect = m.get("expect").and_then(|n| named(&n, "`expect`", diags)).unwrap_or(Named { name: "text".into(), line: slot.line });
+            let expect = m.get("expect").and_then(|n| named(&n, "`expect`", diags)).unwrap_or(Named {
+                name: "text".into(),
+                line: slot.line,
+            });
             let pattern = m.get("pattern").and_then(|n| named(&n, "`pattern`", diags));
             let choices = m.get("choices").map(|n| decode_choices(&n, diags)).unwrap_or_default();
             let invalid = m.get("invalid").map(|n| text(&n, diags));
             let phi = m.boolean("phi", diags).unwrap_or(false);
-            RawKind::Ask { slot, prompt, expect, pattern, choices, invalid, phi, next: next(&mut m, diags) }
+            RawKind::Ask {
+                slot,
+                prompt,
+                expect,
+                pattern,
+                choices,
+                invalid,
+                phi,
+                next: next(&mut m, diags),
+            }
         }
         Some("action") => {
             let name = m.get("action").and_then(|n| named(&n, "`action`", diags))?;
             let args = m
                 .get("with")
-                .map(|n| n.entries("`with`", diags).into_iter().filter_map(|(k, v, _)| v.string("an argument", diags).map(|v| (k, v))).collect())
+                .map(|n| {
+                    n.entries("`with`", diags)
+                        .into_iter()
+                        .filter_map(|(k, v, _)| v.string("an argument", diags).map(|v| (k, v)))
+                        .collect()
+                })
                 .unwrap_or_default();
             let on = m
                 .get("on")
@@ -249,34 +339,63 @@ fn decode_step(node: &Node, diags: &mut Diagnostics) -> Option<RawStep> {
             let slot = m.get("branch").and_then(|n| named(&n, "`branch`", diags))?;
             let cases = m
                 .get("cases")
-                .map(|n| n.entries("`cases`", diags).into_iter().filter_map(|(k, v, _)| named(&v, "a step id", diags).map(|s| (k, s))).collect())
+                .map(|n| {
+                    n.entries("`cases`", diags)
+                        .into_iter()
+                        .filter_map(|(k, v, _)| named(&v, "a step id", diags).map(|s| (k, s)))
+                        .collect()
+                })
                 .unwrap_or_default();
             let default = m.get("default").and_then(|n| named(&n, "`default`", diags));
             if default.is_none() {
-                diags.push(slot.line, "a branch has no `default`", "add `default: <step id>` for values no case names");
+                diags.push(
+                    slot.line,
+                    "a branch has no `default`",
+                    "add `default: <step id>` for values no case names",
+                );
             }
             RawKind::Branch { slot, cases, default }
         }
         Some("set_language") => {
             let slot = m.get("set_language").and_then(|n| named(&n, "`set_language`", diags))?;
-            RawKind::SetLanguage { slot, next: next(&mut m, diags) }
+            RawKind::SetLanguage {
+                slot,
+                next: next(&mut m, diags),
+            }
         }
         Some("handoff") => {
             let skill = m.get("handoff").and_then(|n| named(&n, "`handoff`", diags))?;
-            let reason = m.get("reason").and_then(|n| named(&n, "`reason`", diags)).unwrap_or(Named { name: "routing".into(), line: skill.line });
-            RawKind::Handoff { skill, reason, say: say(&mut m, diags) }
+            let reason = m.get("reason").and_then(|n| named(&n, "`reason`", diags)).unwrap_or(Named {
+                name: "routing".into(),
+                line: skill.line,
+            });
+            RawKind::Handoff {
+                skill,
+                reason,
+                say: say(&mut m, diags),
+            }
         }
         Some("callback") => {
             let skill = m.get("callback").and_then(|n| named(&n, "`callback`", diags))?;
-            RawKind::Callback { skill, say: say(&mut m, diags) }
+            RawKind::Callback {
+                skill,
+                say: say(&mut m, diags),
+            }
         }
         Some("end") => {
             let outcome = m.get("end").and_then(|n| n.string("`end`", diags));
             if let Some(o) = outcome.filter(|o| o != "resolved") {
-                diags.push(id.line, format!("`end: {o}` is not an ending Careline knows"), "write `end: resolved`");
+                diags.push(
+                    id.line,
+                    format!("`end: {o}` is not an ending Careline knows"),
+                    "write `end: resolved`",
+                );
             }
             let survey = m.boolean("survey", diags).unwrap_or(false);
-            RawKind::End { say: say(&mut m, diags), survey }
+            RawKind::End {
+                say: say(&mut m, diags),
+                survey,
+            }
         }
         Some(other) => unreachable!("{other} is in KIND_KEYS"),
     };
@@ -305,7 +424,10 @@ fn decode_choices(node: &Node, diags: &mut Diagnostics) -> Vec<RawChoice> {
             let mut words = BTreeMap::new();
             if !words_node.is_null() {
                 for (code, list, l) in words_node.entries("a choice's words", diags) {
-                    let key_node = Node { kind: crate::yaml::NodeKind::Scalar { text: code, quoted: false }, line: l };
+                    let key_node = Node {
+                        kind: crate::yaml::NodeKind::Scalar { text: code, quoted: false },
+                        line: l,
+                    };
                     if let Some(lang) = lang(&key_node, diags) {
                         words.insert(lang, list.strings("a choice's words", diags));
                     }

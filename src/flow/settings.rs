@@ -31,7 +31,11 @@ const SETTINGS_KEYS: &[&str] = &[
 pub fn complete_text(raw: &RawText, langs: &[Lang], what: &str, diags: &mut Diagnostics) -> Text {
     for l in langs {
         if !raw.by_lang.contains_key(l) {
-            diags.push(raw.line, format!("{what} has no `{l}` text"), format!("add `{l}: ...` written natively in that language"));
+            diags.push(
+                raw.line,
+                format!("{what} has no `{l}` text"),
+                format!("add `{l}: ...` written natively in that language"),
+            );
         }
     }
     Text(raw.by_lang.clone())
@@ -41,32 +45,54 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
     let mut m = MapReader::new(node, "careline.yaml", diags);
     let languages = m.require("languages", diags).map(|n| langs(&n, diags)).unwrap_or_default();
     if languages.is_empty() {
-        diags.push(m.line, "no language has bot flows", "list at least one under `languages:`, e.g. `languages: [en]`");
+        diags.push(
+            m.line,
+            "no language has bot flows",
+            "list at least one under `languages:`, e.g. `languages: [en]`",
+        );
     }
     let default_language = m.get("default_language").and_then(|n| lang(&n, diags)).unwrap_or(Lang::En);
     if !languages.is_empty() && !languages.contains(&default_language) {
-        diags.push(m.line, format!("the default language `{default_language}` has no flows"), "pick one of `languages` as `default_language`");
+        diags.push(
+            m.line,
+            format!("the default language `{default_language}` has no flows"),
+            "pick one of `languages` as `default_language`",
+        );
     }
     let timezone = match m.get("timezone") {
         Some(n) => n.string("`timezone`", diags).and_then(|s| match s.parse::<chrono_tz::Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
-                diags.push(n.line, format!("`{s}` is not a time zone"), "use an IANA name such as America/New_York or America/Los_Angeles");
+                diags.push(
+                    n.line,
+                    format!("`{s}` is not a time zone"),
+                    "use an IANA name such as America/New_York or America/Los_Angeles",
+                );
                 None
             }
         }),
         None => Some(chrono_tz::America::New_York),
     };
-    let no_progress_limit = m.get("no_progress_limit").and_then(|n| n.number("`no_progress_limit`", diags).map(|v| (v, n.line)));
+    let no_progress_limit = m
+        .get("no_progress_limit")
+        .and_then(|n| n.number("`no_progress_limit`", diags).map(|v| (v, n.line)));
     let no_progress_limit = match no_progress_limit {
         Some((v @ 1..=2, _)) => v as u8,
         Some((v, line)) => {
-            diags.push(line, format!("no_progress_limit {v} breaks the two-exchange rule"), "use 1 or 2: a patient is never kept by the bot longer");
+            diags.push(
+                line,
+                format!("no_progress_limit {v} breaks the two-exchange rule"),
+                "use 1 or 2: a patient is never kept by the bot longer",
+            );
             2
         }
         None => 2,
     };
-    let verification_attempts = m.get("verification_attempts").and_then(|n| n.number("`verification_attempts`", diags)).unwrap_or(3).clamp(1, 5) as u8;
+    let verification_attempts = m
+        .get("verification_attempts")
+        .and_then(|n| n.number("`verification_attempts`", diags))
+        .unwrap_or(3)
+        .clamp(1, 5) as u8;
     let member_id = {
         let (pattern, line) = m
             .get("member_id_format")
@@ -75,7 +101,11 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
         match regex::Regex::new(&pattern) {
             Ok(re) => Some(re),
             Err(e) => {
-                diags.push(line, format!("member_id_format is not a valid pattern: {}", first_line(&e.to_string())), "fix the regular expression, e.g. ^[A-Z]{3}[0-9]{6}$");
+                diags.push(
+                    line,
+                    format!("member_id_format is not a valid pattern: {}", first_line(&e.to_string())),
+                    "fix the regular expression, e.g. ^[A-Z]{3}[0-9]{6}$",
+                );
                 None
             }
         }
@@ -98,19 +128,30 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
                 Some(h) => {
                     skills.insert(name.clone(), Skill { name, hours: h.clone() });
                 }
-                None => diags.push(line, format!("skill `{name}` uses hours `{hours_name}`, which are not declared"), format!("declare `{hours_name}` under `hours:` or use one of: {}", keys(&schedules))),
+                None => diags.push(
+                    line,
+                    format!("skill `{name}` uses hours `{hours_name}`, which are not declared"),
+                    format!("declare `{hours_name}` under `hours:` or use one of: {}", keys(&schedules)),
+                ),
             }
         }
     }
     let mut queues = Vec::new();
     if let Some(n) = m.require("queues", diags) {
         for (code, list, line) in n.entries("`queues`", diags) {
-            let key_node = Node { kind: crate::yaml::NodeKind::Scalar { text: code, quoted: false }, line };
+            let key_node = Node {
+                kind: crate::yaml::NodeKind::Scalar { text: code, quoted: false },
+                line,
+            };
             let Some(l) = lang(&key_node, diags) else { continue };
             for s in list.list("a language's queues", diags) {
                 if let Some(skill) = named(&s, "a skill", diags) {
                     if !skills.contains_key(&skill.name) {
-                        diags.push(skill.line, format!("queue `{l}/{}` uses an undeclared skill", skill.name), format!("declare `{}` under `skills:` or use one of: {}", skill.name, keys(&skills)));
+                        diags.push(
+                            skill.line,
+                            format!("queue `{l}/{}` uses an undeclared skill", skill.name),
+                            format!("declare `{}` under `skills:` or use one of: {}", skill.name, keys(&skills)),
+                        );
                     }
                     queues.push(format!("{l}/{}", skill.name));
                 }
@@ -122,7 +163,11 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
         for (reason, skill, line) in n.entries("`routing`", diags) {
             let Some(r) = Reason::parse(&reason) else {
                 let all: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
-                diags.push(line, format!("`{reason}` is not a hand-off reason"), format!("use one of: {}", all.join(", ")));
+                diags.push(
+                    line,
+                    format!("`{reason}` is not a hand-off reason"),
+                    format!("use one of: {}", all.join(", ")),
+                );
                 continue;
             };
             if let Some(skill) = skill.string("a skill", diags) {
@@ -135,15 +180,26 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
         let skill = routing.get(&r).cloned().unwrap_or_else(|| "general".into());
         for l in Lang::ALL {
             if !queues.contains(&format!("{l}/{skill}")) {
-                diags.push(m.line, format!("a `{r}` hand-off in `{l}` would go to queue `{l}/{skill}`, which is not declared"), format!("add `{skill}` to `queues: {l}:` (or route `{r}` to a skill every language has)"));
+                diags.push(
+                    m.line,
+                    format!("a `{r}` hand-off in `{l}` would go to queue `{l}/{skill}`, which is not declared"),
+                    format!("add `{skill}` to `queues: {l}:` (or route `{r}` to a skill every language has)"),
+                );
             }
         }
     }
     let actions = m.get("actions").map(|n| decode_actions(&n, diags)).unwrap_or_default();
-    let crisis = m.require("crisis", diags).map(|n| complete_text(&text(&n, diags), &Lang::ALL, "`crisis`", diags)).unwrap_or_default();
+    let crisis = m
+        .require("crisis", diags)
+        .map(|n| complete_text(&text(&n, diags), &Lang::ALL, "`crisis`", diags))
+        .unwrap_or_default();
     for (l, s) in &crisis.0 {
         if !s.contains("988") || !s.contains("911") {
-            diags.push(m.line, format!("the `{l}` crisis text does not give both 988 and 911"), "name the 988 Suicide & Crisis Lifeline and 911 in it");
+            diags.push(
+                m.line,
+                format!("the `{l}` crisis text does not give both 988 and 911"),
+                "name the 988 Suicide & Crisis Lifeline and 911 in it",
+            );
         }
     }
     let unsupported_language = m
@@ -156,7 +212,8 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
         for key in MESSAGE_KEYS {
             if let Some(t) = mm.require(key, diags) {
                 let raw = text(&t, diags);
-                *messages.slot_mut(key).expect("MESSAGE_KEYS are Messages fields") = complete_text(&raw, &languages, &format!("message `{key}`"), diags);
+                *messages.slot_mut(key).expect("MESSAGE_KEYS are Messages fields") =
+                    complete_text(&raw, &languages, &format!("message `{key}`"), diags);
             }
         }
         mm.finish(&MESSAGE_KEYS, diags);
@@ -206,7 +263,11 @@ fn decode_schedule(node: &Node, line: usize, diags: &mut Diagnostics) -> Option<
         }
     }
     if days.iter().all(Vec::is_empty) {
-        diags.push(line, "these opening hours are never open", "give at least one day with hours, or write `always`");
+        diags.push(
+            line,
+            "these opening hours are never open",
+            "give at least one day with hours, or write `always`",
+        );
     }
     Some(Schedule::Weekly(days))
 }
@@ -215,9 +276,16 @@ fn decode_actions(node: &Node, diags: &mut Diagnostics) -> BTreeMap<String, Acti
     let mut out = BTreeMap::new();
     for (name, value, _) in node.entries("`actions`", diags) {
         let mut a = MapReader::new(&value, &format!("action `{name}`"), diags);
-        let outcomes = a.require("outcomes", diags).map(|n| n.strings("`outcomes`", diags)).unwrap_or_default();
+        let outcomes = a
+            .require("outcomes", diags)
+            .map(|n| n.strings("`outcomes`", diags))
+            .unwrap_or_default();
         if outcomes.iter().any(|o| o == "failed") {
-            diags.push(a.line, format!("action `{name}` lists `failed` as an outcome"), "remove it: every action can fail, and `on: failed:` handles it");
+            diags.push(
+                a.line,
+                format!("action `{name}` lists `failed` as an outcome"),
+                "remove it: every action can fail, and `on: failed:` handles it",
+            );
         }
         let outputs = a.get("outputs").map(|n| n.strings("`outputs`", diags)).unwrap_or_default();
         let phi = a.boolean("phi", diags).unwrap_or(false);
@@ -225,13 +293,26 @@ fn decode_actions(node: &Node, diags: &mut Diagnostics) -> BTreeMap<String, Acti
             (Some(d), None) => d.string("`directory`", diags).map(|lookup| ActionBackend::Directory { lookup }),
             (None, Some(h)) => decode_http(&h, &outputs, diags).map(ActionBackend::Http),
             _ => {
-                diags.push(a.line, format!("action `{name}` needs exactly one of `directory:` or `http:`"), "use `directory: <lookup>` for the demo directory or an `http:` block for your system");
+                diags.push(
+                    a.line,
+                    format!("action `{name}` needs exactly one of `directory:` or `http:`"),
+                    "use `directory: <lookup>` for the demo directory or an `http:` block for your system",
+                );
                 None
             }
         };
         a.finish(&["outcomes", "outputs", "phi", "directory", "http"], diags);
         if let Some(backend) = backend {
-            out.insert(name.clone(), ActionSpec { name, outcomes, outputs, phi, backend });
+            out.insert(
+                name.clone(),
+                ActionSpec {
+                    name,
+                    outcomes,
+                    outputs,
+                    phi,
+                    backend,
+                },
+            );
         }
     }
     out
@@ -251,7 +332,11 @@ fn decode_http(node: &Node, outputs: &[String], diags: &mut Diagnostics) -> Opti
     if let Some(n) = h.get("outputs") {
         for (slot, ptr, line) in n.entries("`outputs`", diags) {
             if !outputs.contains(&slot) {
-                diags.push(line, format!("`{slot}` is mapped but not listed in the action's `outputs`"), "add it to `outputs:` or remove the mapping");
+                diags.push(
+                    line,
+                    format!("`{slot}` is mapped but not listed in the action's `outputs`"),
+                    "add it to `outputs:` or remove the mapping",
+                );
             }
             if let Some(p) = ptr.string("a JSON pointer", diags) {
                 map.insert(slot, p);
@@ -264,7 +349,14 @@ fn decode_http(node: &Node, outputs: &[String], diags: &mut Diagnostics) -> Opti
         }
     }
     h.finish(&["method", "url", "body", "timeout_ms", "outcome", "outputs"], diags);
-    Some(HttpSpec { method, url, body, timeout_ms, outcome, outputs: map })
+    Some(HttpSpec {
+        method,
+        url,
+        body,
+        timeout_ms,
+        outcome,
+        outputs: map,
+    })
 }
 
 fn yaml_to_json(node: &Node) -> serde_json::Value {

@@ -23,39 +23,76 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
     let id = raw.id.as_ref().map(|n| n.name.clone()).unwrap_or_default();
     let langs = raw.languages.clone();
     if langs.is_empty() {
-        diags.push(raw.languages_line, "the flow declares no language", "list the languages it is written in, e.g. `languages: [en, es]`");
+        diags.push(
+            raw.languages_line,
+            "the flow declares no language",
+            "list the languages it is written in, e.g. `languages: [en, es]`",
+        );
     }
     for l in &langs {
         if !settings.languages.contains(l) {
-            diags.push(raw.languages_line, format!("`{l}` is not one of careline.yaml's languages"), format!("add `{l}` to careline.yaml's `languages` (with all its messages) or remove it here"));
+            diags.push(
+                raw.languages_line,
+                format!("`{l}` is not one of careline.yaml's languages"),
+                format!("add `{l}` to careline.yaml's `languages` (with all its messages) or remove it here"),
+            );
         }
     }
     let mut triggers = BTreeMap::new();
     for (l, (examples, keywords)) in &raw.triggers {
         if !langs.contains(l) {
-            diags.push(raw.languages_line, format!("triggers are given in `{l}`, which the flow does not declare"), format!("add `{l}` to `languages` with all its texts, or remove those triggers"));
+            diags.push(
+                raw.languages_line,
+                format!("triggers are given in `{l}`, which the flow does not declare"),
+                format!("add `{l}` to `languages` with all its texts, or remove those triggers"),
+            );
         }
-        triggers.insert(*l, Triggers { examples: examples.clone(), keywords: keywords.iter().map(|k| normalize(k)).collect() });
+        triggers.insert(
+            *l,
+            Triggers {
+                examples: examples.clone(),
+                keywords: keywords.iter().map(|k| normalize(k)).collect(),
+            },
+        );
     }
     if raw.id.as_ref().map(|n| n.name != settings.after_hours_flow).unwrap_or(true) {
         for l in &langs {
-            if triggers.get(l).map(|t| t.examples.is_empty() && t.keywords.is_empty()).unwrap_or(true) {
-                diags.push(raw.languages_line, format!("no triggers in `{l}`: patients writing `{l}` can never start this flow"), format!("add `triggers: {l}: examples: [...]` written natively"));
+            if triggers
+                .get(l)
+                .map(|t| t.examples.is_empty() && t.keywords.is_empty())
+                .unwrap_or(true)
+            {
+                diags.push(
+                    raw.languages_line,
+                    format!("no triggers in `{l}`: patients writing `{l}` can never start this flow"),
+                    format!("add `triggers: {l}: examples: [...]` written natively"),
+                );
             }
         }
     }
-    let skill = raw.skill.clone().unwrap_or(Named { name: "general".into(), line: raw.languages_line });
+    let skill = raw.skill.clone().unwrap_or(Named {
+        name: "general".into(),
+        line: raw.languages_line,
+    });
     check_skill(&skill, &langs, settings, diags);
     let hours = raw.hours.as_ref().and_then(|h| {
         let s = settings.hours.get(&h.name).cloned();
         if s.is_none() {
-            diags.push(h.line, format!("hours `{}` are not declared in careline.yaml", h.name), format!("use one of: {}", settings.hours.keys().cloned().collect::<Vec<_>>().join(", ")));
+            diags.push(
+                h.line,
+                format!("hours `{}` are not declared in careline.yaml", h.name),
+                format!("use one of: {}", settings.hours.keys().cloned().collect::<Vec<_>>().join(", ")),
+            );
         }
         s
     });
     let after_hours = raw.after_hours.as_ref().map(|t| complete_text(t, &langs, "`after_hours`", diags));
     if hours.is_some() && after_hours.is_none() {
-        diags.push(raw.hours.as_ref().map(|h| h.line).unwrap_or(1), "the flow has hours but no `after_hours` text", "add `after_hours:` saying when it is available, in each language");
+        diags.push(
+            raw.hours.as_ref().map(|h| h.line).unwrap_or(1),
+            "the flow has hours but no `after_hours` text",
+            "add `after_hours:` saying when it is available, in each language",
+        );
     }
 
     // Slots: what each step may read. Verification slots exist when the flow verifies.
@@ -94,7 +131,11 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
     for (i, step) in raw.steps.iter().enumerate() {
         if index.insert(step.id.name.as_str(), i).is_some() {
             diags.step = Some(step.id.name.clone());
-            diags.push(step.id.line, format!("step id `{}` is used twice", step.id.name), "give each step its own id");
+            diags.push(
+                step.id.line,
+                format!("step id `{}` is used twice", step.id.name),
+                "give each step its own id",
+            );
         }
     }
     if raw.steps.is_empty() {
@@ -104,13 +145,19 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
     let resolve = |target: &Option<Named>, what: &str, line: usize, diags: &mut Diagnostics| -> StepIx {
         match target {
             None => {
-                diags.push(line, format!("the step has no `{what}`"), "add `next: <step id>` saying where the chat goes after it");
+                diags.push(
+                    line,
+                    format!("the step has no `{what}`"),
+                    "add `next: <step id>` saying where the chat goes after it",
+                );
                 0
             }
             Some(t) => match index.get(t.name.as_str()) {
                 Some(&i) => i,
                 None => {
-                    let hint = closest(&t.name, &ids).map(|c| format!("did you mean `{c}`?")).unwrap_or_else(|| format!("use one of the flow's step ids: {}", ids.join(", ")));
+                    let hint = closest(&t.name, &ids)
+                        .map(|c| format!("did you mean `{c}`?"))
+                        .unwrap_or_else(|| format!("use one of the flow's step ids: {}", ids.join(", ")));
                     diags.push(t.line, format!("`{what}` points to step `{}`, which does not exist", t.name), hint);
                     0
                 }
@@ -126,16 +173,32 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
         let kind = match &step.kind {
             RawKind::Say { text, next } => {
                 texts.push(text);
-                StepKind::Say { text: complete_text(text, &langs, "`say`", diags), next: resolve(next, "next", line, diags) }
+                StepKind::Say {
+                    text: complete_text(text, &langs, "`say`", diags),
+                    next: resolve(next, "next", line, diags),
+                }
             }
-            RawKind::Ask { slot, prompt, expect, pattern, choices, invalid, phi, next } => {
+            RawKind::Ask {
+                slot,
+                prompt,
+                expect,
+                pattern,
+                choices,
+                invalid,
+                phi,
+                next,
+            } => {
                 let prompt = match prompt {
                     Some(p) => {
                         texts.push(p);
                         complete_text(p, &langs, "`prompt`", diags)
                     }
                     None => {
-                        diags.push(slot.line, format!("asking for `{}` without a `prompt`", slot.name), "add `prompt:` with the question, in each language");
+                        diags.push(
+                            slot.line,
+                            format!("asking for `{}` without a `prompt`", slot.name),
+                            "add `prompt:` with the question, in each language",
+                        );
                         Text::default()
                     }
                 };
@@ -144,14 +207,25 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
                     complete_text(t, &langs, "`invalid`", diags)
                 });
                 let expect = decode_expect(expect, pattern, choices, &langs, diags);
-                StepKind::Ask { slot: slot.name.clone(), prompt, expect, invalid, phi: *phi, next: resolve(next, "next", line, diags) }
+                StepKind::Ask {
+                    slot: slot.name.clone(),
+                    prompt,
+                    expect,
+                    invalid,
+                    phi: *phi,
+                    next: resolve(next, "next", line, diags),
+                }
             }
             RawKind::Action { name, args, on } => {
                 let spec = settings.actions.get(&name.name);
                 match spec {
                     None => {
                         let known: Vec<&str> = settings.actions.keys().map(String::as_str).collect();
-                        let hint = closest(&name.name, &known).map(|c| format!("did you mean `{c}`?")).unwrap_or_else(|| format!("declare it under `actions:` in careline.yaml, or use one of: {}", known.join(", ")));
+                        let hint = closest(&name.name, &known)
+                            .map(|c| format!("did you mean `{c}`?"))
+                            .unwrap_or_else(|| {
+                                format!("declare it under `actions:` in careline.yaml, or use one of: {}", known.join(", "))
+                            });
                         diags.push(name.line, format!("action `{}` is not declared", name.name), hint);
                     }
                     Some(spec) if spec.phi => uses_phi.push((name.line, format!("action `{}` reads PHI", name.name))),
@@ -172,7 +246,11 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
                     if outcome.name == "failed" {
                         on_failed = Some(ix);
                     } else if spec.is_some_and(|s| !s.outcomes.contains(&outcome.name)) {
-                        diags.push(outcome.line, format!("action `{}` has no outcome `{}`", name.name, outcome.name), format!("use one of: {}, failed", spec.map(|s| s.outcomes.join(", ")).unwrap_or_default()));
+                        diags.push(
+                            outcome.line,
+                            format!("action `{}` has no outcome `{}`", name.name, outcome.name),
+                            format!("use one of: {}, failed", spec.map(|s| s.outcomes.join(", ")).unwrap_or_default()),
+                        );
                     } else {
                         branches.insert(outcome.name.clone(), ix);
                     }
@@ -180,20 +258,39 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
                 if let Some(spec) = spec {
                     for o in &spec.outcomes {
                         if !branches.contains_key(o) {
-                            diags.push(line, format!("outcome `{o}` of action `{}` is not handled", name.name), format!("add `{o}: <step id>` under `on:`"));
+                            diags.push(
+                                line,
+                                format!("outcome `{o}` of action `{}` is not handled", name.name),
+                                format!("add `{o}: <step id>` under `on:`"),
+                            );
                         }
                     }
                 }
-                StepKind::Action { name: name.name.clone(), args: args.clone(), on: branches, on_failed }
+                StepKind::Action {
+                    name: name.name.clone(),
+                    args: args.clone(),
+                    on: branches,
+                    on_failed,
+                }
             }
             RawKind::Branch { slot, cases, default } => {
                 check_slot(&slot.name, &slots, slot.line, diags);
-                let cases = cases.iter().map(|(v, t)| (v.clone(), resolve(&Some(t.clone()), "cases", line, diags))).collect();
-                StepKind::Branch { slot: slot.name.clone(), cases, default: resolve(default, "default", line, diags) }
+                let cases = cases
+                    .iter()
+                    .map(|(v, t)| (v.clone(), resolve(&Some(t.clone()), "cases", line, diags)))
+                    .collect();
+                StepKind::Branch {
+                    slot: slot.name.clone(),
+                    cases,
+                    default: resolve(default, "default", line, diags),
+                }
             }
             RawKind::SetLanguage { slot, next } => {
                 check_slot(&slot.name, &slots, slot.line, diags);
-                StepKind::SetLanguage { slot: slot.name.clone(), next: resolve(next, "next", line, diags) }
+                StepKind::SetLanguage {
+                    slot: slot.name.clone(),
+                    next: resolve(next, "next", line, diags),
+                }
             }
             RawKind::Handoff { skill, reason, say } => {
                 check_skill(skill, &langs, settings, diags);
@@ -205,16 +302,26 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
                     Some(_) => {}
                 }
                 say.iter().for_each(|t| texts.push(t));
-                StepKind::Handoff { skill: skill.name.clone(), reason: r.unwrap_or(Reason::Routing), say: say.as_ref().map(|t| complete_text(t, &langs, "`say`", diags)) }
+                StepKind::Handoff {
+                    skill: skill.name.clone(),
+                    reason: r.unwrap_or(Reason::Routing),
+                    say: say.as_ref().map(|t| complete_text(t, &langs, "`say`", diags)),
+                }
             }
             RawKind::Callback { skill, say } => {
                 check_skill(skill, &langs, settings, diags);
                 say.iter().for_each(|t| texts.push(t));
-                StepKind::Callback { skill: skill.name.clone(), say: say.as_ref().map(|t| complete_text(t, &langs, "`say`", diags)) }
+                StepKind::Callback {
+                    skill: skill.name.clone(),
+                    say: say.as_ref().map(|t| complete_text(t, &langs, "`say`", diags)),
+                }
             }
             RawKind::End { say, survey } => {
                 say.iter().for_each(|t| texts.push(t));
-                StepKind::End { say: say.as_ref().map(|t| complete_text(t, &langs, "`say`", diags)), survey: *survey }
+                StepKind::End {
+                    say: say.as_ref().map(|t| complete_text(t, &langs, "`say`", diags)),
+                    survey: *survey,
+                }
             }
         };
         for t in texts {
@@ -227,12 +334,20 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
                 }
             }
         }
-        steps.push(Step { id: step.id.name.clone(), line, kind });
+        steps.push(Step {
+            id: step.id.name.clone(),
+            line,
+            kind,
+        });
     }
     diags.step = None;
     if !raw.requires_verification {
         for (line, what) in uses_phi {
-            diags.push(line, format!("{what}, but the flow does not verify the patient's identity"), "add `requires_verification: true` to the flow: no PHI before verification");
+            diags.push(
+                line,
+                format!("{what}, but the flow does not verify the patient's identity"),
+                "add `requires_verification: true` to the flow: no PHI before verification",
+            );
         }
     }
     if diags.list.len() == before {
@@ -241,7 +356,11 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
     let canned = raw
         .canned
         .iter()
-        .map(|c| Canned { id: c.id.name.clone(), title: c.title.clone(), text: complete_text(&c.text, &langs, &format!("canned response `{}`", c.id.name), diags) })
+        .map(|c| Canned {
+            id: c.id.name.clone(),
+            title: c.title.clone(),
+            text: complete_text(&c.text, &langs, &format!("canned response `{}`", c.id.name), diags),
+        })
         .collect();
     (diags.list.len() == before).then(|| Flow {
         id,
@@ -262,34 +381,72 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
 fn check_slot(name: &str, slots: &BTreeSet<String>, line: usize, diags: &mut Diagnostics) {
     if !slots.contains(name) {
         let known: Vec<&str> = slots.iter().map(String::as_str).collect();
-        let hint = closest(name, &known).map(|c| format!("did you mean `{{{c}}}`?")).unwrap_or_else(|| format!("ask for `{name}` in an `ask` step or take it from an action's outputs; known slots: {}", known.join(", ")));
+        let hint = closest(name, &known)
+            .map(|c| format!("did you mean `{{{c}}}`?"))
+            .unwrap_or_else(|| {
+                format!(
+                    "ask for `{name}` in an `ask` step or take it from an action's outputs; known slots: {}",
+                    known.join(", ")
+                )
+            });
         diags.push(line, format!("slot `{name}` is never filled in this flow"), hint);
     }
 }
 
 fn check_skill(skill: &Named, langs: &[Lang], settings: &Settings, diags: &mut Diagnostics) {
     if !settings.skills.contains_key(&skill.name) {
-        diags.push(skill.line, format!("skill `{}` is not declared", skill.name), format!("use one of: {}", settings.skills.keys().cloned().collect::<Vec<_>>().join(", ")));
+        diags.push(
+            skill.line,
+            format!("skill `{}` is not declared", skill.name),
+            format!("use one of: {}", settings.skills.keys().cloned().collect::<Vec<_>>().join(", ")),
+        );
         return;
     }
     for l in langs {
         if !settings.has_queue(*l, &skill.name) {
-            diags.push(skill.line, format!("hand-off to queue `{l}/{}`, which careline.yaml does not declare", skill.name), format!("add `{}` under `queues: {l}:` in careline.yaml, or hand off to another skill", skill.name));
+            diags.push(
+                skill.line,
+                format!("hand-off to queue `{l}/{}`, which careline.yaml does not declare", skill.name),
+                format!(
+                    "add `{}` under `queues: {l}:` in careline.yaml, or hand off to another skill",
+                    skill.name
+                ),
+            );
         }
     }
 }
 
-fn decode_expect(expect: &Named, pattern: &Option<Named>, choices: &[crate::flow::schema::RawChoice], langs: &[Lang], diags: &mut Diagnostics) -> Expect {
+fn decode_expect(
+    expect: &Named,
+    pattern: &Option<Named>,
+    choices: &[crate::flow::schema::RawChoice],
+    langs: &[Lang],
+    diags: &mut Diagnostics,
+) -> Expect {
     if !EXPECTS.contains(&expect.name.as_str()) {
-        let hint = closest(&expect.name, EXPECTS).map(|c| format!("did you mean `{c}`?")).unwrap_or_else(|| format!("use one of: {}", EXPECTS.join(", ")));
-        diags.push(expect.line, format!("`expect: {}` is not a kind of answer Careline knows", expect.name), hint);
+        let hint = closest(&expect.name, EXPECTS)
+            .map(|c| format!("did you mean `{c}`?"))
+            .unwrap_or_else(|| format!("use one of: {}", EXPECTS.join(", ")));
+        diags.push(
+            expect.line,
+            format!("`expect: {}` is not a kind of answer Careline knows", expect.name),
+            hint,
+        );
         return Expect::Text;
     }
     if expect.name != "pattern" && pattern.is_some() {
-        diags.push(expect.line, "`pattern` is given but `expect` is not `pattern`", "write `expect: pattern` or remove `pattern`");
+        diags.push(
+            expect.line,
+            "`pattern` is given but `expect` is not `pattern`",
+            "write `expect: pattern` or remove `pattern`",
+        );
     }
     if expect.name != "choice" && !choices.is_empty() {
-        diags.push(expect.line, "`choices` are given but `expect` is not `choice`", "write `expect: choice` or remove `choices`");
+        diags.push(
+            expect.line,
+            "`choices` are given but `expect` is not `choice`",
+            "write `expect: choice` or remove `choices`",
+        );
     }
     match expect.name.as_str() {
         "text" => Expect::Text,
@@ -300,21 +457,33 @@ fn decode_expect(expect: &Named, pattern: &Option<Named>, choices: &[crate::flow
         "language" => Expect::Language,
         "pattern" => match pattern {
             None => {
-                diags.push(expect.line, "`expect: pattern` without a `pattern`", "add `pattern: '<regular expression>'`");
+                diags.push(
+                    expect.line,
+                    "`expect: pattern` without a `pattern`",
+                    "add `pattern: '<regular expression>'`",
+                );
                 Expect::Text
             }
             Some(p) => match regex::Regex::new(&p.name) {
                 Ok(re) => Expect::Pattern(re),
                 Err(e) => {
                     let why = e.to_string();
-                    diags.push(p.line, format!("`{}` is not a valid pattern: {}", p.name, why.lines().last().unwrap_or("").trim()), "fix the regular expression (quote it with single quotes in YAML)");
+                    diags.push(
+                        p.line,
+                        format!("`{}` is not a valid pattern: {}", p.name, why.lines().last().unwrap_or("").trim()),
+                        "fix the regular expression (quote it with single quotes in YAML)",
+                    );
                     Expect::Text
                 }
             },
         },
         _ => {
             if choices.is_empty() {
-                diags.push(expect.line, "`expect: choice` without `choices`", "add `choices:` with each answer and its words per language");
+                diags.push(
+                    expect.line,
+                    "`expect: choice` without `choices`",
+                    "add `choices:` with each answer and its words per language",
+                );
             }
             Expect::Choice(
                 choices
@@ -322,10 +491,21 @@ fn decode_expect(expect: &Named, pattern: &Option<Named>, choices: &[crate::flow
                     .map(|c| {
                         for l in langs {
                             if !c.words.contains_key(l) && *l != Lang::En {
-                                diags.push(c.line, format!("choice `{}` has no words in `{l}`", c.value), format!("add `{l}: [...]` with how patients say it"));
+                                diags.push(
+                                    c.line,
+                                    format!("choice `{}` has no words in `{l}`", c.value),
+                                    format!("add `{l}: [...]` with how patients say it"),
+                                );
                             }
                         }
-                        Choice { value: c.value.clone(), words: c.words.iter().map(|(l, ws)| (*l, ws.iter().map(|w| normalize(w)).collect())).collect() }
+                        Choice {
+                            value: c.value.clone(),
+                            words: c
+                                .words
+                                .iter()
+                                .map(|(l, ws)| (*l, ws.iter().map(|w| normalize(w)).collect()))
+                                .collect(),
+                        }
                     })
                     .collect(),
             )
@@ -360,9 +540,17 @@ fn check_graph(steps: &[Step], diags: &mut Diagnostics) {
     for (i, s) in steps.iter().enumerate() {
         diags.step = Some(s.id.clone());
         if !reached[i] {
-            diags.push(s.line, "no path from the first step reaches this step", "point a `next` (or a branch) at it, or delete it");
+            diags.push(
+                s.line,
+                "no path from the first step reaches this step",
+                "point a `next` (or a branch) at it, or delete it",
+            );
         } else if !exits[i] {
-            diags.push(s.line, "this step is in a loop that never reaches a hand-off or an end", "give the loop a way out: a branch to an `end` or `handoff` step");
+            diags.push(
+                s.line,
+                "this step is in a loop that never reaches a hand-off or an end",
+                "give the loop a way out: a branch to an `end` or `handoff` step",
+            );
         }
     }
     diags.step = None;

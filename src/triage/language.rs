@@ -35,7 +35,9 @@ impl Default for Detector {
 impl Detector {
     pub fn new() -> Detector {
         use whatlang::Lang as W;
-        Detector { inner: whatlang::Detector::with_allowlist(vec![W::Eng, W::Spa, W::Cmn, W::Vie, W::Kor, W::Tgl, W::Rus, W::Ara, W::Fra, W::Por]) }
+        Detector {
+            inner: whatlang::Detector::with_allowlist(vec![W::Eng, W::Spa, W::Cmn, W::Vie, W::Kor, W::Tgl, W::Rus, W::Ara, W::Fra, W::Por]),
+        }
     }
 
     pub fn detect(&self, text: &str) -> Option<Detection> {
@@ -78,7 +80,10 @@ mod tests {
     #[test]
     fn scripts_are_certain_and_short_latin_text_is_not() {
         let d = Detector::new();
-        assert_eq!(d.detect("我想知道我的药好了没有").map(|x| (x.lang, x.is_reliable())), Some((Lang::Zh, true)));
+        assert_eq!(
+            d.detect("我想知道我的药好了没有").map(|x| (x.lang, x.is_reliable())),
+            Some((Lang::Zh, true))
+        );
         assert_eq!(d.detect("Quiero saber si mi receta está lista").map(|x| x.lang), Some(Lang::Es));
         assert!(!d.detect("hola").is_some_and(|x| x.is_reliable()));
         assert_eq!(d.detect("12345 !!"), None);

@@ -51,7 +51,10 @@ impl Lexicon {
                 anyhow::bail!("{d}");
             }
         }
-        let automaton = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns).context("building the lexicon automaton")?;
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .context("building the lexicon automaton")?;
         Ok(Lexicon { automaton, rules })
     }
 
@@ -60,7 +63,10 @@ impl Lexicon {
         let mut best: Option<Risk> = None;
         for m in self.automaton.find_overlapping_iter(normalized) {
             let (level, lang, phrase) = &self.rules[m.pattern().as_usize()];
-            let evidence = Evidence { phrase: phrase.clone(), lang: *lang };
+            let evidence = Evidence {
+                phrase: phrase.clone(),
+                lang: *lang,
+            };
             match &mut best {
                 Some(r) if r.level == *level => {
                     if !r.evidence.contains(&evidence) {
@@ -68,7 +74,12 @@ impl Lexicon {
                     }
                 }
                 Some(r) if r.level < *level => {}
-                _ => best = Some(Risk { level: *level, evidence: vec![evidence] }),
+                _ => {
+                    best = Some(Risk {
+                        level: *level,
+                        evidence: vec![evidence],
+                    })
+                }
             }
         }
         best

@@ -53,11 +53,18 @@ pub struct Triage {
 impl Triage {
     /// Loads the lexicons under `models/triage/`.
     pub fn load(models: &Path) -> anyhow::Result<Triage> {
-        Ok(Triage { lexicon: lexicon::Lexicon::load(&models.join("triage"))?, detector: language::Detector::new() })
+        Ok(Triage {
+            lexicon: lexicon::Lexicon::load(&models.join("triage"))?,
+            detector: language::Detector::new(),
+        })
     }
 
-    pub fn assess(&self, text: &str) -> Assessment {
-        let norm = crate::text::normalize(text);
-        Assessment { language: self.detector.detect(text), risk: self.lexicon.risk(&norm) }
+    /// Assesses `text`, given also as `normalized` (through `text::normalize`, which callers that
+    /// match other things against the same message compute once).
+    pub fn assess(&self, text: &str, normalized: &str) -> Assessment {
+        Assessment {
+            language: self.detector.detect(text),
+            risk: self.lexicon.risk(normalized),
+        }
     }
 }

@@ -19,7 +19,10 @@ pub fn engine() -> Engine {
 
 pub fn runner() -> Runner {
     let directory = Directory::load(&root().join("fixtures/demo_directory.json")).expect("directory loads");
-    Runner { engine: Arc::new(engine()), actions: Arc::new(Actions::new(directory)) }
+    Runner {
+        engine: Arc::new(engine()),
+        actions: Arc::new(Actions::new(directory)),
+    }
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
