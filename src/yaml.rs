@@ -336,18 +336,24 @@ impl MapReader {
             if used {
                 continue;
             }
-            let closest = known
-                .iter()
-                .map(|k| (strsim::damerau_levenshtein(k, &key), *k))
-                .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-                .min();
+            let closest = closest(&key, known);
             let fix = match closest {
-                Some((_, k)) => format!("did you mean `{k}`?"),
+                Some(k) => format!("did you mean `{k}`?"),
                 None => format!("remove it; {} takes: {}", self.what, known.join(", ")),
             };
             diags.push(line, format!("unknown key `{key}` in {}", self.what), fix);
         }
     }
+}
+
+/// The known name a typo most likely meant: within two edits (or a third of its length).
+pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(k, name), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
 }
 
 #[cfg(test)]

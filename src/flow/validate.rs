@@ -7,6 +7,7 @@ use crate::flow::schema::{Named, RawFlow, RawKind, RawText};
 use crate::flow::settings::complete_text;
 use crate::lang::Lang;
 use crate::text::normalize;
+use crate::yaml::closest;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Slots the built-in identity verification fills; all of them identify a patient, so all are PHI.
@@ -554,13 +555,4 @@ fn check_graph(steps: &[Step], diags: &mut Diagnostics) {
         }
     }
     diags.step = None;
-}
-
-fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(k, name), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| k)
 }
