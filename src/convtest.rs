@@ -243,16 +243,7 @@ pub async fn run_test(runner: &Runner, test: &ConvTest) -> TestResult {
 
 fn check(e: &Expect, st: &ChatState, effects: &[Effect], callback_seen: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let replies: Vec<&str> = effects
-        .iter()
-        .filter_map(|f| {
-            if let Effect::Reply { text, .. } = f {
-                Some(text.as_str())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let replies: Vec<&str> = effects.iter().filter_map(Effect::reply_text).collect();
     let all = replies.join("\n").to_lowercase();
     let shown = || format!("the bot said: {:?}", replies);
     if let Some(l) = e.language.filter(|l| *l != st.language) {

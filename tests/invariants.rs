@@ -91,16 +91,7 @@ fn no_phi_before_verification_and_every_phi_read_is_audited() {
     ] {
         let (s, fx) = rt.block_on(runner.turn(&st, Input::Patient { text: m.into() }, at()));
         st = s;
-        let replies: String = fx
-            .iter()
-            .filter_map(|f| {
-                if let Effect::Reply { text, .. } = f {
-                    Some(text.clone())
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let replies: String = fx.iter().filter_map(Effect::reply_text).collect();
         let shown = phi.iter().any(|p| replies.contains(p));
         if !verified_after {
             assert!(!shown, "PHI shown before verification: {replies}");

@@ -10,7 +10,7 @@ use crate::engine::Engine;
 use crate::runner::Runner;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -109,8 +109,4 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting the async runtime")
-}
-
-pub fn display(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -115,6 +115,16 @@ pub enum Effect {
     },
 }
 
+impl Effect {
+    /// The text of a reply to the patient, if this effect is one.
+    pub fn reply_text(&self) -> Option<&str> {
+        match self {
+            Effect::Reply { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+}
+
 /// The private panel an agent sees; the patient never does. Slots carry their PHI flag so the shell
 /// can mask them to the agent's role.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -339,7 +339,7 @@ impl Turn<'_> {
             if let Some(t) = &flow.after_hours {
                 self.say_text(&t.clone());
             }
-            self.start_after_hours(None);
+            self.start_after_hours(false);
             return;
         }
         if flow.requires_verification && !self.st.verified() {
@@ -721,7 +721,7 @@ impl Turn<'_> {
         let capturing = self.st.active.as_ref().is_some_and(|a| a.flow == settings.after_hours_flow);
         if !open && reason != Reason::Crisis && served && !capturing {
             self.st.deferred = Some((reason, queue));
-            self.start_after_hours(Some(()));
+            self.start_after_hours(true);
             return;
         }
         self.st.active = None;
@@ -747,8 +747,8 @@ impl Turn<'_> {
     }
 
     /// No one is on shift: say so and capture a call-back with the after-hours flow.
-    fn start_after_hours(&mut self, announce: Option<()>) {
-        if announce.is_some() {
+    fn start_after_hours(&mut self, announce: bool) {
+        if announce {
             self.say_msg(|m| &m.after_hours);
         }
         let id = self.flows().settings.after_hours_flow.clone();

@@ -151,11 +151,16 @@ pub fn named(node: &Node, what: &str, diags: &mut Diagnostics) -> Option<Named> 
 
 pub fn lang(node: &Node, diags: &mut Diagnostics) -> Option<Lang> {
     let code = node.string("a language", diags)?;
-    let lang = Lang::from_code(&code).filter(|l| l.code() == code.trim());
+    lang_code(&code, node.line, diags)
+}
+
+/// A language code written as a mapping key (`en: ...`) on `line`.
+pub fn lang_code(code: &str, line: usize, diags: &mut Diagnostics) -> Option<Lang> {
+    let lang = Lang::from_code(code).filter(|l| l.code() == code.trim());
     if lang.is_none() {
         let codes: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
         diags.push(
-            node.line,
+            line,
             format!("`{code}` is not a language Careline knows"),
             format!("use one of: {}", codes.join(", ")),
         );
@@ -178,11 +183,7 @@ pub fn text(node: &Node, diags: &mut Diagnostics) -> RawText {
         return RawText { line: node.line, by_lang };
     }
     for (key, value, line) in node.entries("a text", diags) {
-        let key_node = Node {
-            kind: crate::yaml::NodeKind::Scalar { text: key, quoted: false },
-            line,
-        };
-        if let (Some(l), Some(s)) = (lang(&key_node, diags), value.string("a text", diags)) {
+        if let (Some(l), Some(s)) = (lang_code(&key, line, diags), value.string("a text", diags)) {
             if s.trim().is_empty() {
                 diags.push(
                     line,
@@ -207,11 +208,7 @@ pub fn decode_flow(node: &Node, file: &str, diags: &mut Diagnostics) -> RawFlow 
     let mut triggers = BTreeMap::new();
     if let Some(n) = m.get("triggers") {
         for (key, value, line) in n.entries("`triggers`", diags) {
-            let key_node = Node {
-                kind: crate::yaml::NodeKind::Scalar { text: key, quoted: false },
-                line,
-            };
-            let Some(l) = lang(&key_node, diags) else { continue };
+            let Some(l) = lang_code(&key, line, diags) else { continue };
             let mut t = MapReader::new(&value, "a language's triggers", diags);
             let examples = t.get("examples").map(|n| n.strings("`examples`", diags)).unwrap_or_default();
             let keywords = t.get("keywords").map(|n| n.strings("`keywords`", diags)).unwrap_or_default();
@@ -424,11 +421,7 @@ fn decode_choices(node: &Node, diags: &mut Diagnostics) -> Vec<RawChoice> {
             let mut words = BTreeMap::new();
             if !words_node.is_null() {
                 for (code, list, l) in words_node.entries("a choice's words", diags) {
-                    let key_node = Node {
-                        kind: crate::yaml::NodeKind::Scalar { text: code, quoted: false },
-                        line: l,
-                    };
-                    if let Some(lang) = lang(&key_node, diags) {
+                    if let Some(lang) = lang_code(&code, l, diags) {
                         words.insert(lang, list.strings("a choice's words", diags));
                     }
                 }

@@ -4,7 +4,7 @@
 use crate::diagnostic::Diagnostics;
 use crate::flow::hours::Schedule;
 use crate::flow::model::{ActionBackend, ActionSpec, HttpSpec, MESSAGE_KEYS, Messages, Reason, Settings, Skill, Text};
-use crate::flow::schema::{RawText, lang, langs, named, text};
+use crate::flow::schema::{RawText, lang, lang_code, langs, named, text};
 use crate::lang::Lang;
 use crate::yaml::{MapReader, Node};
 use std::collections::BTreeMap;
@@ -139,11 +139,7 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
     let mut queues = Vec::new();
     if let Some(n) = m.require("queues", diags) {
         for (code, list, line) in n.entries("`queues`", diags) {
-            let key_node = Node {
-                kind: crate::yaml::NodeKind::Scalar { text: code, quoted: false },
-                line,
-            };
-            let Some(l) = lang(&key_node, diags) else { continue };
+            let Some(l) = lang_code(&code, line, diags) else { continue };
             for s in list.list("a language's queues", diags) {
                 if let Some(skill) = named(&s, "a skill", diags) {
                     if !skills.contains_key(&skill.name) {
