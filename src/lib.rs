@@ -18,6 +18,7 @@ pub mod cli;
 pub mod convtest;
 pub mod diagnostic;
 pub mod engine;
+pub mod eval;
 pub mod flow;
 pub mod lang;
 pub mod runner;

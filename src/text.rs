@@ -8,8 +8,8 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-/// Lower-cases, folds compatibility forms (full-width letters, ligatures), strips accents, turns
-/// punctuation into spaces, collapses runs of a repeated letter to one, and pads the result with one
+/// Lower-cases, folds compatibility forms (full-width letters, ligatures), strips accents, drops
+/// apostrophes, turns other punctuation into spaces, collapses runs of a repeated letter to one, and pads the result with one
 /// space at each end so that `" word "` matches whole words only.
 pub fn normalize(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + 2);
@@ -20,6 +20,10 @@ pub fn normalize(input: &str) -> String {
             continue;
         }
         let c = fold_char(c);
+        // Apostrophes join: "don't" is "dont", "j'ai" is "jai", as patients also type them.
+        if c == '\'' {
+            continue;
+        }
         for c in c.to_lowercase() {
             let c = if c.is_alphanumeric() || is_cjk(c) { c } else { ' ' };
             if Some(c) == last && (c == ' ' || c.is_alphabetic()) {

@@ -3,6 +3,7 @@
 
 mod chat;
 mod check;
+mod eval;
 mod test;
 
 use crate::action::{Actions, Directory};
@@ -27,7 +28,7 @@ pub struct DataArgs {
     /// Flow directory (careline.yaml plus one flow per file).
     #[arg(long, default_value = "flows", env = "CARELINE_FLOWS")]
     pub flows: PathBuf,
-    /// Model directory (triage lexicons).
+    /// Model directory (triage lexicons, language word lists).
     #[arg(long, default_value = "models", env = "CARELINE_MODELS")]
     pub models: PathBuf,
     /// The demo member directory the built-in lookups read.
@@ -39,6 +40,11 @@ pub struct DataArgs {
 enum Command {
     /// Chat with the bot in the terminal, seeing its state, language and hand-offs beside each reply.
     Chat(chat::ChatArgs),
+    /// Measure triage and language identification on labelled files or the public sets.
+    Eval {
+        #[command(subcommand)]
+        command: eval::EvalCommand,
+    },
     /// Check or test the flows.
     Flows {
         #[command(subcommand)]
@@ -62,6 +68,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Chat(args) => chat::run(args),
+        Command::Eval { command } => eval::run(command),
         Command::Flows {
             command: FlowsCommand::Check { dir },
         } => Ok(check::run(&dir)),

@@ -1,87 +1,509 @@
-//! Risk lexicons: per-language phrase lists under `models/triage/<lang>.yaml`, which analysts can read
-//! and extend. Phrases are normalised like messages (see `text::normalize`) and matched whole-word with
-//! one Aho-Corasick automaton over every language at once: a crisis is recognised whatever language the
-//! chat was detected as.
+//! Risk lexicons: per-language phrase lists and patterns under `models/triage/<lang>.yaml`, which
+//! analysts read and extend (format and rules: `docs/triage-models.md`).
+//!
+//! Keyword lists are fooled by negation ("I would never hurt myself"), idioms ("this bill is killing
+//! me"), other people and the news ("my friend said she was suicidal", "suicidal lyrics") and the past
+//! ("I tried years ago"). So each phrase match is weighed against the *markers* around it in its
+//! clause: the same files list those markers, and the rules that combine them are small and written
+//! down. Markers only ever soften a verdict when their words are there: unsure stays crisis.
+//!
+//! Every language's phrases are matched on every message (one Aho-Corasick automaton over all of
+//! them): a crisis is recognised whatever language the chat was detected as.
 
 use crate::lang::Lang;
-use crate::text::{is_unspaced, normalize};
-use crate::triage::{Evidence, Risk, RiskLevel};
+use crate::text::{is_cjk, is_unspaced, normalize};
+use crate::triage::{CrisisKind, Evidence, Risk, RiskLevel};
 use aho_corasick::{AhoCorasick, MatchKind};
 use anyhow::Context;
+use regex::Regex;
 use std::path::Path;
 
+/// What a phrase or pattern raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raises {
+    Crisis(CrisisKind),
+    Distress,
+    Clinical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Negation,
+    Idiom,
+    ThirdParty,
+    FirstPerson,
+    Media,
+    Past,
+}
+
+const MARKERS: [(&str, Marker); 6] = [
+    ("negation", Marker::Negation),
+    ("idioms", Marker::Idiom),
+    ("third_party", Marker::ThirdParty),
+    ("first_person", Marker::FirstPerson),
+    ("media", Marker::Media),
+    ("past", Marker::Past),
+];
+
+const CRISIS_KINDS: [(&str, CrisisKind); 3] = [
+    ("self_harm", CrisisKind::SelfHarm),
+    ("emergency", CrisisKind::Emergency),
+    ("violence", CrisisKind::Violence),
+];
+
+/// The most words a negation may stand before the phrase it denies.
+const NEGATION_REACH: usize = 1;
+
+struct Rule<T> {
+    what: T,
+    lang: Lang,
+    /// As the analyst wrote it: shown to agents as evidence.
+    written: String,
+}
+
 pub struct Lexicon {
-    automaton: AhoCorasick,
-    /// Per pattern: level, language and the phrase as the analyst wrote it.
-    rules: Vec<(RiskLevel, Lang, String)>,
+    phrases: AhoCorasick,
+    phrase_rules: Vec<Rule<Raises>>,
+    patterns: Vec<(Regex, Rule<Raises>)>,
+    markers: AhoCorasick,
+    marker_rules: Vec<Rule<Marker>>,
+}
+
+/// Phrases of both kinds on their way into an automaton.
+#[derive(Default)]
+struct Builder {
+    phrases: Vec<String>,
+    phrase_rules: Vec<Rule<Raises>>,
+    patterns: Vec<(Regex, Rule<Raises>)>,
+    markers: Vec<String>,
+    marker_rules: Vec<Rule<Marker>>,
+}
+
+/// A phrase as the automaton matches it: padded for whole words, bare for unspaced scripts.
+fn pattern_of(phrase: &str) -> Option<String> {
+    let norm = normalize(phrase);
+    if norm.trim().is_empty() {
+        return None;
+    }
+    Some(if is_unspaced(&norm) { norm.trim().to_string() } else { norm })
+}
+
+/// A pattern as written, spelt the way normalised messages are: accents stripped and runs of one
+/// letter collapsed, so `pills` in a pattern meets `PILLLS` (normalised `pils`) in a message. Case is
+/// left alone: it carries meaning in regex escapes (`\B`, `\D`); messages are lower case already.
+fn pattern_source(source: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let mut out = String::with_capacity(source.len());
+    let mut last = None;
+    for c in source.nfkd().filter(|c| !is_combining_mark(*c)) {
+        if c.is_alphabetic() && Some(c) == last {
+            continue;
+        }
+        out.push(c);
+        last = Some(c);
+    }
+    out
 }
 
 impl Lexicon {
+    /// Loads `<lang>.yaml` for each language that has one; a malformed file is an error naming the
+    /// file, the line and the fix.
     pub fn load(dir: &Path) -> anyhow::Result<Lexicon> {
-        let mut patterns = Vec::new();
-        let mut rules = Vec::new();
+        let mut b = Builder::default();
         for lang in Lang::ALL {
             let path = dir.join(format!("{lang}.yaml"));
             if !path.exists() {
                 continue;
             }
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let node = crate::yaml::parse(&text).map_err(|e| anyhow::anyhow!("{}:{}: {}", path.display(), e.line, e.message))?;
-            let mut diags = crate::diagnostic::Diagnostics::new(path.display().to_string());
-            for (key, list, line) in node.entries("a lexicon", &mut diags) {
-                let level = match key.as_str() {
-                    "crisis" => RiskLevel::Crisis,
-                    "distress" => RiskLevel::Distress,
-                    "clinical" => RiskLevel::Clinical,
-                    _ => {
-                        diags.push(line, format!("unknown section `{key}`"), "use crisis, distress or clinical");
-                        continue;
-                    }
-                };
-                for phrase in list.strings("phrases", &mut diags) {
-                    let norm = normalize(&phrase);
-                    if norm.trim().is_empty() {
-                        continue;
-                    }
-                    patterns.push(if is_unspaced(&norm) { norm.trim().to_string() } else { norm });
-                    rules.push((level, lang, phrase));
-                }
-            }
-            if let Some(d) = diags.list.first() {
-                anyhow::bail!("{d}");
-            }
+            b.read_file(lang, &path.display().to_string(), &text)?;
         }
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .context("building the lexicon automaton")?;
-        Ok(Lexicon { automaton, rules })
+        let automaton = |patterns: &[String]| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(patterns)
+                .context("building a lexicon automaton")
+        };
+        Ok(Lexicon {
+            phrases: automaton(&b.phrases)?,
+            phrase_rules: b.phrase_rules,
+            patterns: b.patterns,
+            markers: automaton(&b.markers)?,
+            marker_rules: b.marker_rules,
+        })
     }
 
-    /// The most urgent level any phrase in `normalized` raises, with every phrase of that level.
-    pub fn risk(&self, normalized: &str) -> Option<Risk> {
+    /// The most urgent level the message raises, with every phrase of that level as evidence.
+    pub fn risk(&self, text: &str) -> Option<Risk> {
         let mut best: Option<Risk> = None;
-        for m in self.automaton.find_overlapping_iter(normalized) {
-            let (level, lang, phrase) = &self.rules[m.pattern().as_usize()];
-            let evidence = Evidence {
-                phrase: phrase.clone(),
-                lang: *lang,
-            };
-            match &mut best {
-                Some(r) if r.level == *level => {
-                    if !r.evidence.contains(&evidence) {
-                        r.evidence.push(evidence)
+        for clause in clauses(text) {
+            let norm = normalize(clause);
+            for (level, evidence) in self.clause_verdicts(&norm) {
+                match &mut best {
+                    Some(r) if r.level == level => {
+                        if !r.evidence.contains(&evidence) {
+                            r.evidence.push(evidence)
+                        }
                     }
-                }
-                Some(r) if r.level < *level => {}
-                _ => {
-                    best = Some(Risk {
-                        level: *level,
-                        evidence: vec![evidence],
-                    })
+                    Some(r) if r.level < level => {}
+                    _ => {
+                        best = Some(Risk {
+                            level,
+                            evidence: vec![evidence],
+                        })
+                    }
                 }
             }
         }
         best
+    }
+
+    /// Every verdict one normalised clause raises once markers are weighed.
+    fn clause_verdicts(&self, norm: &str) -> Vec<(RiskLevel, Evidence)> {
+        let markers: Vec<Found<Marker>> = self
+            .markers
+            .find_overlapping_iter(norm)
+            .map(|m| {
+                let rule = &self.marker_rules[m.pattern().as_usize()];
+                Found::new(norm, m.start(), m.end(), rule)
+            })
+            .collect();
+        let mut hits: Vec<Found<Raises>> = self
+            .phrases
+            .find_overlapping_iter(norm)
+            .map(|m| Found::new(norm, m.start(), m.end(), &self.phrase_rules[m.pattern().as_usize()]))
+            .collect();
+        for (regex, rule) in &self.patterns {
+            if let Some(m) = regex.find(norm) {
+                hits.push(Found::new(norm, m.start(), m.end(), rule));
+            }
+        }
+        let mut out = Vec::new();
+        for hit in &hits {
+            // Markers of every language that has this very phrase: "suicide" is English and French.
+            let langs: Vec<Lang> = hits.iter().filter(|h| h.span() == hit.span()).map(|h| h.lang).collect();
+            let context = Surroundings {
+                norm,
+                markers: markers.iter().filter(|m| langs.contains(&m.lang)).collect(),
+            };
+            if markers
+                .iter()
+                .any(|m| m.what == Marker::Idiom && m.start <= hit.start && hit.end <= m.end)
+            {
+                continue;
+            }
+            if let Some(verdict) = context.weigh(hit) {
+                out.push(verdict);
+            }
+        }
+        out
+    }
+}
+
+/// A phrase or marker found in a clause, with its byte span.
+struct Found<T> {
+    start: usize,
+    end: usize,
+    what: T,
+    lang: Lang,
+    written: String,
+}
+
+impl<T: Copy> Found<T> {
+    fn new(norm: &str, start: usize, end: usize, rule: &Rule<T>) -> Found<T> {
+        // Whole-word patterns carry their padding spaces; the span is the words.
+        let (start, end) = trim_span(norm, start, end);
+        Found {
+            start,
+            end,
+            what: rule.what,
+            lang: rule.lang,
+            written: rule.written.clone(),
+        }
+    }
+
+    fn span(&self) -> (usize, usize) {
+        (self.start, self.end)
+    }
+}
+
+fn trim_span(norm: &str, mut start: usize, mut end: usize) -> (usize, usize) {
+    while start < end && norm.as_bytes()[start] == b' ' {
+        start += 1;
+    }
+    while end > start && norm.as_bytes()[end - 1] == b' ' {
+        end -= 1;
+    }
+    (start, end)
+}
+
+/// The markers around a hit, from the languages the hit's phrase belongs to.
+struct Surroundings<'a> {
+    norm: &'a str,
+    markers: Vec<&'a Found<Marker>>,
+}
+
+impl Surroundings<'_> {
+    /// Applies the rules of `docs/triage-models.md` to one hit.
+    fn weigh(&self, hit: &Found<Raises>) -> Option<(RiskLevel, Evidence)> {
+        let evidence = |kind: Option<CrisisKind>, context: Option<String>| Evidence {
+            phrase: hit.written.clone(),
+            lang: hit.lang,
+            kind,
+            context,
+        };
+        let kind = match hit.what {
+            Raises::Distress => return Some((RiskLevel::Distress, evidence(None, None))),
+            Raises::Clinical => return Some((RiskLevel::Clinical, evidence(None, None))),
+            Raises::Crisis(kind) => kind,
+        };
+        if self.negated(hit) {
+            return None;
+        }
+        let person = self.nearest_person(hit);
+        let about_writer = person.is_some_and(|p| p.what == Marker::FirstPerson);
+        if !about_writer && self.any(Marker::Media).is_some() {
+            return None;
+        }
+        if let Some(past) = self.any(Marker::Past) {
+            let note = Some(format!("past: {}", past.written));
+            return match kind {
+                CrisisKind::Emergency => None,
+                CrisisKind::SelfHarm | CrisisKind::Violence => Some((RiskLevel::Distress, evidence(Some(kind), note))),
+            };
+        }
+        if let Some(other) = person.filter(|p| p.what == Marker::ThirdParty && kind == CrisisKind::SelfHarm) {
+            let note = Some(format!("third party: {}", other.written));
+            return Some((RiskLevel::Distress, evidence(Some(kind), note)));
+        }
+        Some((RiskLevel::Crisis, evidence(Some(kind), None)))
+    }
+
+    fn any(&self, marker: Marker) -> Option<&Found<Marker>> {
+        self.markers.iter().copied().find(|m| m.what == marker)
+    }
+
+    /// A negation just before the hit, with no new subject in between ("never said I want to die"
+    /// is not a denial).
+    fn negated(&self, hit: &Found<Raises>) -> bool {
+        self.markers.iter().any(|neg| {
+            neg.what == Marker::Negation
+                && neg.end <= hit.start
+                && words_between(self.norm, neg.end, hit.start) <= NEGATION_REACH
+                && !self
+                    .markers
+                    .iter()
+                    .any(|p| p.what == Marker::FirstPerson && p.start >= neg.end && p.end <= hit.start)
+        })
+    }
+
+    /// The person marker closest before the hit: who the phrase is about.
+    fn nearest_person(&self, hit: &Found<Raises>) -> Option<&Found<Marker>> {
+        self.markers
+            .iter()
+            .copied()
+            .filter(|m| matches!(m.what, Marker::ThirdParty | Marker::FirstPerson) && m.end <= hit.start)
+            .max_by_key(|m| (m.end, m.end - m.start))
+    }
+}
+
+/// Words between two byte offsets; in unspaced scripts, about two characters make a word.
+fn words_between(norm: &str, from: usize, to: usize) -> usize {
+    let gap = &norm[from..to];
+    let cjk = gap.chars().filter(|c| is_cjk(*c)).count();
+    gap.split_whitespace().filter(|w| !w.chars().all(is_cjk)).count() + cjk.div_ceil(2)
+}
+
+/// Clauses: negation, people and tense are read within one, so "no aguanto más, me quiero morir"
+/// keeps its crisis.
+fn clauses(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| {
+        matches!(
+            c,
+            '.' | ',' | '!' | '?' | ';' | ':' | '\n' | '。' | '，' | '！' | '？' | '؟' | '،' | '؛'
+        )
+    })
+    .filter(|c| !c.trim().is_empty())
+}
+
+impl Builder {
+    fn read_file(&mut self, lang: Lang, file: &str, text: &str) -> anyhow::Result<()> {
+        let node = crate::yaml::parse(text).map_err(|e| anyhow::anyhow!("{file}:{}: {}", e.line, e.message))?;
+        let mut diags = crate::diagnostic::Diagnostics::new(file);
+        let mut map = crate::yaml::MapReader::new(&node, "a risk lexicon", &mut diags);
+        if let Some(crisis) = map.get("crisis") {
+            let mut kinds = crate::yaml::MapReader::new(&crisis, "`crisis`", &mut diags);
+            for (key, kind) in CRISIS_KINDS {
+                if let Some(list) = kinds.get(key) {
+                    self.add_phrases(lang, Raises::Crisis(kind), &list.strings(key, &mut diags));
+                }
+            }
+            kinds.finish(&CRISIS_KINDS.map(|k| k.0), &mut diags);
+        }
+        for (key, raises) in [("distress", Raises::Distress), ("clinical", Raises::Clinical)] {
+            if let Some(list) = map.get(key) {
+                self.add_phrases(lang, raises, &list.strings(key, &mut diags));
+            }
+        }
+        if let Some(patterns) = map.get("patterns") {
+            let mut levels = crate::yaml::MapReader::new(&patterns, "`patterns`", &mut diags);
+            // A crisis pattern counts as self-harm: the kind every softening rule treats most carefully.
+            for (key, raises) in [
+                ("crisis", Raises::Crisis(CrisisKind::SelfHarm)),
+                ("distress", Raises::Distress),
+                ("clinical", Raises::Clinical),
+            ] {
+                let Some(list) = levels.get(key) else { continue };
+                for node in list.list(key, &mut diags) {
+                    let Some(source) = node.string("a pattern", &mut diags) else {
+                        continue;
+                    };
+                    match Regex::new(&pattern_source(&source)) {
+                        Ok(regex) => self.patterns.push((
+                            regex,
+                            Rule {
+                                what: raises,
+                                lang,
+                                written: source,
+                            },
+                        )),
+                        Err(e) => diags.push(
+                            node.line,
+                            format!("pattern `{source}` is not a valid regular expression: {e}"),
+                            "fix the expression (Rust regex syntax: no look-around or back-references)",
+                        ),
+                    }
+                }
+            }
+            levels.finish(&["crisis", "distress", "clinical"], &mut diags);
+        }
+        for (key, marker) in MARKERS {
+            if let Some(list) = map.get(key) {
+                for written in list.strings(key, &mut diags) {
+                    if let Some(p) = pattern_of(&written) {
+                        self.markers.push(p);
+                        self.marker_rules.push(Rule {
+                            what: marker,
+                            lang,
+                            written,
+                        });
+                    }
+                }
+            }
+        }
+        let known: Vec<&str> = ["crisis", "distress", "clinical", "patterns"]
+            .into_iter()
+            .chain(MARKERS.map(|m| m.0))
+            .collect();
+        map.finish(&known, &mut diags);
+        if let Some(d) = diags.list.first() {
+            anyhow::bail!("{d}");
+        }
+        Ok(())
+    }
+
+    fn add_phrases(&mut self, lang: Lang, raises: Raises, phrases: &[String]) {
+        for written in phrases {
+            if let Some(p) = pattern_of(written) {
+                self.phrases.push(p);
+                self.phrase_rules.push(Rule {
+                    what: raises,
+                    lang,
+                    written: written.clone(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lexicon(yaml: &str) -> Lexicon {
+        let mut b = Builder::default();
+        b.read_file(Lang::En, "en.yaml", yaml).unwrap();
+        Lexicon {
+            phrases: AhoCorasick::new(&b.phrases).unwrap(),
+            phrase_rules: b.phrase_rules,
+            patterns: b.patterns,
+            markers: AhoCorasick::new(&b.markers).unwrap(),
+            marker_rules: b.marker_rules,
+        }
+    }
+
+    const EN: &str = "
+crisis:
+  self_harm: [kill myself, suicidal, want to die]
+  emergency: [chest pain, stroke]
+  violence: [hits me]
+distress: [scared]
+clinical: [side effects]
+patterns:
+  crisis: ['\\btook \\d+ pills\\b']
+negation: [never, dont]
+idioms: [dying to know]
+third_party: [my friend, she]
+first_person: [i, me, my]
+media: [lyrics, movie]
+past: [years ago, last year]
+";
+
+    fn level(lex: &Lexicon, text: &str) -> Option<RiskLevel> {
+        lex.risk(text).map(|r| r.level)
+    }
+
+    #[test]
+    fn markers_soften_only_when_their_words_are_there() {
+        let lex = lexicon(EN);
+        assert_eq!(level(&lex, "I want to die"), Some(RiskLevel::Crisis));
+        assert_eq!(level(&lex, "I would never kill myself"), None);
+        assert_eq!(level(&lex, "I never said it but I want to die"), Some(RiskLevel::Crisis));
+        assert_eq!(level(&lex, "dont worry, I want to die"), Some(RiskLevel::Crisis));
+        assert_eq!(level(&lex, "my friend said she was suicidal"), Some(RiskLevel::Distress));
+        assert_eq!(level(&lex, "I told my friend I want to die"), Some(RiskLevel::Crisis));
+        assert_eq!(level(&lex, "suicidal lyrics in that song"), None);
+        assert_eq!(level(&lex, "that movie made me suicidal"), Some(RiskLevel::Crisis));
+        assert_eq!(level(&lex, "I tried to kill myself years ago"), Some(RiskLevel::Distress));
+        assert_eq!(level(&lex, "I had a stroke last year, is rehab covered"), None);
+        assert_eq!(level(&lex, "my friend has chest pain"), Some(RiskLevel::Crisis));
+        assert_eq!(level(&lex, "I took 30 pills"), Some(RiskLevel::Crisis));
+    }
+
+    #[test]
+    fn evidence_names_the_phrase_its_kind_and_why_it_was_softened() {
+        let lex = lexicon(EN);
+        let risk = lex.risk("My friend said she is SUICIDAL").unwrap();
+        assert_eq!(
+            risk.evidence,
+            vec![Evidence {
+                phrase: "suicidal".into(),
+                lang: Lang::En,
+                kind: Some(CrisisKind::SelfHarm),
+                context: Some("third party: she".into()),
+            }]
+        );
+        let risk = lex.risk("scared of the side effects").unwrap();
+        assert_eq!((risk.level, risk.evidence[0].phrase.as_str()), (RiskLevel::Distress, "scared"));
+    }
+
+    #[test]
+    fn a_bad_file_names_its_line_and_the_fix() {
+        let mut b = Builder::default();
+        let err = b
+            .read_file(Lang::En, "en.yaml", "crisis:\n  self_harm: [a]\nnegaton: [never]\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("en.yaml:3") && err.to_string().contains("negation"),
+            "{err}"
+        );
+        let err = b
+            .read_file(Lang::En, "en.yaml", "patterns:\n  crisis: ['(unclosed']\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("en.yaml:2") && err.to_string().contains("regular expression"),
+            "{err}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! raises a crisis, distress or a clinical question, with the words that raised it. Pure: models are
 //! loaded once (`Triage::load`), then `assess` does no I/O.
 
+pub mod input;
 pub mod language;
 pub mod lexicon;
 
@@ -22,11 +23,26 @@ pub enum RiskLevel {
     Clinical,
 }
 
-/// The words (or pattern) that raised a verdict, and the language of the rule that matched.
+/// What kind of crisis a phrase signals: the agent's first question differs (988 or 911).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrisisKind {
+    SelfHarm,
+    Emergency,
+    Violence,
+}
+
+/// The words (or pattern) that raised a verdict, the language of the rule that matched and, when a
+/// marker softened it, why: an agent reads this in the whisper.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     pub phrase: String,
     pub lang: Lang,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CrisisKind>,
+    /// e.g. "third party: my friend", "past: years ago".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,11 +67,12 @@ pub struct Triage {
 }
 
 impl Triage {
-    /// Loads the lexicons under `models/triage/`.
+    /// Loads the risk lexicons under `models/triage/` and the language models (`models/langid/`
+    /// plus lingua's bundled n-gram models).
     pub fn load(models: &Path) -> anyhow::Result<Triage> {
         Ok(Triage {
             lexicon: lexicon::Lexicon::load(&models.join("triage"))?,
-            detector: language::Detector::new(),
+            detector: language::Detector::load(&models.join("langid"))?,
         })
     }
 
@@ -63,8 +80,8 @@ impl Triage {
     /// match other things against the same message compute once).
     pub fn assess(&self, text: &str, normalized: &str) -> Assessment {
         Assessment {
-            language: self.detector.detect(text),
-            risk: self.lexicon.risk(normalized),
+            language: self.detector.detect(text, normalized),
+            risk: self.lexicon.risk(text),
         }
     }
 }
