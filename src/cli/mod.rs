@@ -65,6 +65,7 @@ enum FlowsCommand {
 }
 
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Chat(args) => chat::run(args),
@@ -82,6 +83,16 @@ pub fn main() -> ExitCode {
             eprintln!("careline: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `careline eval ... | head` should stop quietly when `head` has read enough, as other command-line
+/// tools do; Rust ignores SIGPIPE by default and would panic on the closed pipe instead.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
