@@ -13,7 +13,8 @@ summary_triage() { # name, then eval arguments
   $B eval triage --json "$@" | python3 -c '
 import json, sys
 r = json.load(sys.stdin); c = r["labels"]["crisis"]
-print(f"{sys.argv[1]:<44} n={r[\"n\"]:>5}  crisis P={c[\"precision\"]:.3f} R={c[\"recall\"]:.3f} F1={c[\"f1\"]:.3f}  accuracy={r[\"accuracy\"]:.3f}  routine->human={100*r[\"routine_to_human\"]:.1f}%")
+print("{:<44} n={:>5}  crisis P={:.3f} R={:.3f} F1={:.3f}  accuracy={:.3f}  routine->human={:.1f}%".format(
+    sys.argv[1], r["n"], c["precision"], c["recall"], c["f1"], r["accuracy"], 100 * r["routine_to_human"]))
 ' "$name"
 }
 summary_langid() {
@@ -21,8 +22,8 @@ summary_langid() {
   $B eval langid --json "$@" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-per = " ".join(f"{k}={v[\"accuracy\"]:.2f}" for k, v in r["per_lang"].items())
-print(f"{sys.argv[1]:<44} n={r[\"n\"]:>5}  accuracy={r[\"accuracy\"]:.4f}  [{per}]")
+per = " ".join("{}={:.2f}".format(k, v["accuracy"]) for k, v in r["per_lang"].items())
+print("{:<44} n={:>5}  accuracy={:.4f}  [{}]".format(sys.argv[1], r["n"], r["accuracy"], per))
 ' "$name"
 }
 

@@ -298,13 +298,16 @@ impl Surroundings<'_> {
         })
     }
 
-    /// The person marker closest before the hit: who the phrase is about.
+    /// The person marker that starts closest before the hit, or where it starts: who the phrase is
+    /// about. A first-person verb opening the phrase counts ("хочу умереть", "gusto kong mamatay"
+    /// carry their "I" in the verb), and of two markers starting together the longer ("my son", not
+    /// "my") wins.
     fn nearest_person(&self, hit: &Found<Raises>) -> Option<&Found<Marker>> {
         self.markers
             .iter()
             .copied()
-            .filter(|m| matches!(m.what, Marker::ThirdParty | Marker::FirstPerson) && m.end <= hit.start)
-            .max_by_key(|m| (m.end, m.end - m.start))
+            .filter(|m| matches!(m.what, Marker::ThirdParty | Marker::FirstPerson) && m.start <= hit.start && m.end <= hit.end)
+            .max_by_key(|m| (m.start, m.end - m.start))
     }
 }
 
