@@ -62,6 +62,7 @@ struct Rule<T> {
 }
 
 pub struct Lexicon {
+    year: Regex,
     phrases: AhoCorasick,
     phrase_rules: Vec<Rule<Raises>>,
     patterns: Vec<(Regex, Rule<Raises>)>,
@@ -126,6 +127,7 @@ impl Lexicon {
                 .context("building a lexicon automaton")
         };
         Ok(Lexicon {
+            year: year_regex(),
             phrases: automaton(&b.phrases)?,
             phrase_rules: b.phrase_rules,
             patterns: b.patterns,
@@ -135,11 +137,13 @@ impl Lexicon {
     }
 
     /// The most urgent level the message raises, with every phrase of that level as evidence.
-    pub fn risk(&self, text: &str) -> Option<Risk> {
+    /// `message_lang` (the detected language, when known) adds its markers to every match: "hindi po
+    /// ako suicidal" is a Tagalog denial of an English word.
+    pub fn risk(&self, text: &str, message_lang: Option<Lang>) -> Option<Risk> {
         let mut best: Option<Risk> = None;
         for clause in clauses(text) {
             let norm = normalize(clause);
-            for (level, evidence) in self.clause_verdicts(&norm) {
+            for (level, evidence) in self.clause_verdicts(&norm, message_lang) {
                 match &mut best {
                     Some(r) if r.level == level => {
                         if !r.evidence.contains(&evidence) {
@@ -160,8 +164,8 @@ impl Lexicon {
     }
 
     /// Every verdict one normalised clause raises once markers are weighed.
-    fn clause_verdicts(&self, norm: &str) -> Vec<(RiskLevel, Evidence)> {
-        let markers: Vec<Found<Marker>> = self
+    fn clause_verdicts(&self, norm: &str, message_lang: Option<Lang>) -> Vec<(RiskLevel, Evidence)> {
+        let mut markers: Vec<Found<Marker>> = self
             .markers
             .find_overlapping_iter(norm)
             .map(|m| {
@@ -169,6 +173,16 @@ impl Lexicon {
                 Found::new(norm, m.start(), m.end(), rule)
             })
             .collect();
+        // A year ("in 2019", "2019년") dates what the clause tells: a past marker in every language.
+        if let Some(m) = self.year.find(norm) {
+            markers.extend(Lang::ALL.map(|lang| Found {
+                start: m.start(),
+                end: m.end(),
+                what: Marker::Past,
+                lang,
+                written: m.as_str().trim().to_string(),
+            }));
+        }
         let mut hits: Vec<Found<Raises>> = self
             .phrases
             .find_overlapping_iter(norm)
@@ -179,14 +193,32 @@ impl Lexicon {
                 hits.push(Found::new(norm, m.start(), m.end(), rule));
             }
         }
-        let mut out = Vec::new();
-        for hit in &hits {
-            // Markers of every language that has this very phrase: "suicide" is English and French.
-            let langs: Vec<Lang> = hits.iter().filter(|h| h.span() == hit.span()).map(|h| h.lang).collect();
-            let context = Surroundings {
+        let surroundings = |hit: &Found<Raises>| {
+            // Markers of every language that has this very phrase ("suicide" is English and French),
+            // and of the message's language.
+            let langs: Vec<Lang> = hits
+                .iter()
+                .filter(|h| h.span() == hit.span())
+                .map(|h| h.lang)
+                .chain(message_lang)
+                .collect();
+            Surroundings {
                 norm,
                 markers: markers.iter().filter(|m| langs.contains(&m.lang)).collect(),
-            };
+            }
+        };
+        // A denied phrase denies the phrases inside it: "no me quiero morir" also holds "quiero morir".
+        let denied: Vec<(usize, usize)> = hits
+            .iter()
+            .filter(|h| matches!(h.what, Raises::Crisis(_)) && surroundings(h).negated(h))
+            .map(|h| h.span())
+            .collect();
+        let mut out = Vec::new();
+        for hit in &hits {
+            let context = surroundings(hit);
+            if matches!(hit.what, Raises::Crisis(_)) && denied.iter().any(|(s, e)| *s <= hit.start && hit.end <= *e) {
+                continue;
+            }
             if markers
                 .iter()
                 .any(|m| m.what == Marker::Idiom && m.start <= hit.start && hit.end <= m.end)
@@ -199,6 +231,10 @@ impl Lexicon {
         }
         out
     }
+}
+
+fn year_regex() -> Regex {
+    Regex::new(r"(?:^|[^0-9])(?:19|20)[0-9]{2}(?:[^0-9]|$)").expect("a fixed, valid expression")
 }
 
 /// A phrase or marker found in a clause, with its byte span.
@@ -428,6 +464,7 @@ mod tests {
         let mut b = Builder::default();
         b.read_file(Lang::En, "en.yaml", yaml).unwrap();
         Lexicon {
+            year: year_regex(),
             phrases: AhoCorasick::new(&b.phrases).unwrap(),
             phrase_rules: b.phrase_rules,
             patterns: b.patterns,
@@ -454,7 +491,7 @@ past: [years ago, last year]
 ";
 
     fn level(lex: &Lexicon, text: &str) -> Option<RiskLevel> {
-        lex.risk(text).map(|r| r.level)
+        lex.risk(text, None).map(|r| r.level)
     }
 
     #[test]
@@ -472,12 +509,14 @@ past: [years ago, last year]
         assert_eq!(level(&lex, "I had a stroke last year, is rehab covered"), None);
         assert_eq!(level(&lex, "my friend has chest pain"), Some(RiskLevel::Crisis));
         assert_eq!(level(&lex, "I took 30 pills"), Some(RiskLevel::Crisis));
+        assert_eq!(level(&lex, "I had a stroke in 2019, do I put it on the form"), None);
+        assert_eq!(level(&lex, "I dont want to die, just need my refill"), None);
     }
 
     #[test]
     fn evidence_names_the_phrase_its_kind_and_why_it_was_softened() {
         let lex = lexicon(EN);
-        let risk = lex.risk("My friend said she is SUICIDAL").unwrap();
+        let risk = lex.risk("My friend said she is SUICIDAL", None).unwrap();
         assert_eq!(
             risk.evidence,
             vec![Evidence {
@@ -487,7 +526,7 @@ past: [years ago, last year]
                 context: Some("third party: she".into()),
             }]
         );
-        let risk = lex.risk("scared of the side effects").unwrap();
+        let risk = lex.risk("scared of the side effects", None).unwrap();
         assert_eq!((risk.level, risk.evidence[0].phrase.as_str()), (RiskLevel::Distress, "scared"));
     }
 

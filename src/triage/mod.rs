@@ -79,9 +79,10 @@ impl Triage {
     /// Assesses `text`, given also as `normalized` (through `text::normalize`, which callers that
     /// match other things against the same message compute once).
     pub fn assess(&self, text: &str, normalized: &str) -> Assessment {
+        let language = self.detector.detect(text, normalized);
         Assessment {
-            language: self.detector.detect(text, normalized),
-            risk: self.lexicon.risk(text),
+            language,
+            risk: self.lexicon.risk(text, language.map(|d| d.lang)),
         }
     }
 }
