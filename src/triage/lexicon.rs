@@ -120,20 +120,7 @@ impl Lexicon {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             b.read_file(lang, &path.display().to_string(), &text)?;
         }
-        let automaton = |patterns: &[String]| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(patterns)
-                .context("building a lexicon automaton")
-        };
-        Ok(Lexicon {
-            year: year_regex(),
-            phrases: automaton(&b.phrases)?,
-            phrase_rules: b.phrase_rules,
-            patterns: b.patterns,
-            markers: automaton(&b.markers)?,
-            marker_rules: b.marker_rules,
-        })
+        b.build()
     }
 
     /// The most urgent level the message raises, with every phrase of that level as evidence.
@@ -165,7 +152,7 @@ impl Lexicon {
 
     /// Every verdict one normalised clause raises once markers are weighed.
     fn clause_verdicts(&self, norm: &str, message_lang: Option<Lang>) -> Vec<(RiskLevel, Evidence)> {
-        let mut markers: Vec<Found<Marker>> = self
+        let markers: Vec<Found<Marker>> = self
             .markers
             .find_overlapping_iter(norm)
             .map(|m| {
@@ -174,15 +161,16 @@ impl Lexicon {
             })
             .collect();
         // A year ("in 2019", "2019년") dates what the clause tells: a past marker in every language.
-        if let Some(m) = self.year.find(norm) {
-            markers.extend(Lang::ALL.map(|lang| Found {
-                start: m.start(),
-                end: m.end(),
+        let year = self.year.find(norm).map(|m| {
+            let (start, end) = trim_span(norm, m.start(), m.end());
+            Found {
+                start,
+                end,
                 what: Marker::Past,
-                lang,
-                written: m.as_str().trim().to_string(),
-            }));
-        }
+                lang: Lang::En,
+                written: &norm[start..end],
+            }
+        });
         let mut hits: Vec<Found<Raises>> = self
             .phrases
             .find_overlapping_iter(norm)
@@ -193,29 +181,32 @@ impl Lexicon {
                 hits.push(Found::new(norm, m.start(), m.end(), rule));
             }
         }
-        let surroundings = |hit: &Found<Raises>| {
-            // Markers of every language that has this very phrase ("suicide" is English and French),
-            // and of the message's language.
-            let langs: Vec<Lang> = hits
-                .iter()
-                .filter(|h| h.span() == hit.span())
-                .map(|h| h.lang)
-                .chain(message_lang)
-                .collect();
-            Surroundings {
-                norm,
-                markers: markers.iter().filter(|m| langs.contains(&m.lang)).collect(),
-            }
-        };
+        // Per hit, the markers of every language that has this very phrase ("suicide" is English and
+        // French), of the message's language, and the year, which every language shares.
+        let contexts: Vec<Surroundings> = hits
+            .iter()
+            .map(|hit| {
+                let langs: Vec<Lang> = hits
+                    .iter()
+                    .filter(|h| h.span() == hit.span())
+                    .map(|h| h.lang)
+                    .chain(message_lang)
+                    .collect();
+                Surroundings {
+                    norm,
+                    markers: markers.iter().filter(|m| langs.contains(&m.lang)).chain(&year).collect(),
+                }
+            })
+            .collect();
         // A denied phrase denies the phrases inside it: "no me quiero morir" also holds "quiero morir".
         let denied: Vec<(usize, usize)> = hits
             .iter()
-            .filter(|h| matches!(h.what, Raises::Crisis(_)) && surroundings(h).negated(h))
-            .map(|h| h.span())
+            .zip(&contexts)
+            .filter(|(h, context)| matches!(h.what, Raises::Crisis(_)) && context.negated(h))
+            .map(|(h, _)| h.span())
             .collect();
         let mut out = Vec::new();
-        for hit in &hits {
-            let context = surroundings(hit);
+        for (hit, context) in hits.iter().zip(&contexts) {
             if matches!(hit.what, Raises::Crisis(_)) && denied.iter().any(|(s, e)| *s <= hit.start && hit.end <= *e) {
                 continue;
             }
@@ -233,21 +224,17 @@ impl Lexicon {
     }
 }
 
-fn year_regex() -> Regex {
-    Regex::new(r"(?:^|[^0-9])(?:19|20)[0-9]{2}(?:[^0-9]|$)").expect("a fixed, valid expression")
-}
-
-/// A phrase or marker found in a clause, with its byte span.
-struct Found<T> {
+/// A phrase or marker found in a clause, with its byte span and the rule's text as written.
+struct Found<'a, T> {
     start: usize,
     end: usize,
     what: T,
     lang: Lang,
-    written: String,
+    written: &'a str,
 }
 
-impl<T: Copy> Found<T> {
-    fn new(norm: &str, start: usize, end: usize, rule: &Rule<T>) -> Found<T> {
+impl<'a, T: Copy> Found<'a, T> {
+    fn new(norm: &str, start: usize, end: usize, rule: &'a Rule<T>) -> Found<'a, T> {
         // Whole-word patterns carry their padding spaces; the span is the words.
         let (start, end) = trim_span(norm, start, end);
         Found {
@@ -255,7 +242,7 @@ impl<T: Copy> Found<T> {
             end,
             what: rule.what,
             lang: rule.lang,
-            written: rule.written.clone(),
+            written: &rule.written,
         }
     }
 
@@ -277,14 +264,14 @@ fn trim_span(norm: &str, mut start: usize, mut end: usize) -> (usize, usize) {
 /// The markers around a hit, from the languages the hit's phrase belongs to.
 struct Surroundings<'a> {
     norm: &'a str,
-    markers: Vec<&'a Found<Marker>>,
+    markers: Vec<&'a Found<'a, Marker>>,
 }
 
 impl Surroundings<'_> {
     /// Applies the rules of `docs/triage-models.md` to one hit.
-    fn weigh(&self, hit: &Found<Raises>) -> Option<(RiskLevel, Evidence)> {
+    fn weigh(&self, hit: &Found<'_, Raises>) -> Option<(RiskLevel, Evidence)> {
         let evidence = |kind: Option<CrisisKind>, context: Option<String>| Evidence {
-            phrase: hit.written.clone(),
+            phrase: hit.written.to_string(),
             lang: hit.lang,
             kind,
             context,
@@ -316,13 +303,13 @@ impl Surroundings<'_> {
         Some((RiskLevel::Crisis, evidence(Some(kind), None)))
     }
 
-    fn any(&self, marker: Marker) -> Option<&Found<Marker>> {
+    fn any(&self, marker: Marker) -> Option<&Found<'_, Marker>> {
         self.markers.iter().copied().find(|m| m.what == marker)
     }
 
     /// A negation just before the hit, with no new subject in between ("never said I want to die"
     /// is not a denial).
-    fn negated(&self, hit: &Found<Raises>) -> bool {
+    fn negated(&self, hit: &Found<'_, Raises>) -> bool {
         self.markers.iter().any(|neg| {
             neg.what == Marker::Negation
                 && neg.end <= hit.start
@@ -338,7 +325,7 @@ impl Surroundings<'_> {
     /// about. A first-person verb opening the phrase counts ("хочу умереть", "gusto kong mamatay"
     /// carry their "I" in the verb), and of two markers starting together the longer ("my son", not
     /// "my") wins.
-    fn nearest_person(&self, hit: &Found<Raises>) -> Option<&Found<Marker>> {
+    fn nearest_person(&self, hit: &Found<'_, Raises>) -> Option<&Found<'_, Marker>> {
         self.markers
             .iter()
             .copied()
@@ -367,6 +354,23 @@ fn clauses(text: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Builder {
+    fn build(self) -> anyhow::Result<Lexicon> {
+        let automaton = |patterns: &[String]| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(patterns)
+                .context("building a lexicon automaton")
+        };
+        Ok(Lexicon {
+            year: Regex::new(r"(?:^|[^0-9])(?:19|20)[0-9]{2}(?:[^0-9]|$)").expect("a fixed, valid expression"),
+            phrases: automaton(&self.phrases)?,
+            phrase_rules: self.phrase_rules,
+            patterns: self.patterns,
+            markers: automaton(&self.markers)?,
+            marker_rules: self.marker_rules,
+        })
+    }
+
     fn read_file(&mut self, lang: Lang, file: &str, text: &str) -> anyhow::Result<()> {
         let node = crate::yaml::parse(text).map_err(|e| anyhow::anyhow!("{file}:{}: {}", e.line, e.message))?;
         let mut diags = crate::diagnostic::Diagnostics::new(file);
@@ -463,14 +467,7 @@ mod tests {
     fn lexicon(yaml: &str) -> Lexicon {
         let mut b = Builder::default();
         b.read_file(Lang::En, "en.yaml", yaml).unwrap();
-        Lexicon {
-            year: year_regex(),
-            phrases: AhoCorasick::new(&b.phrases).unwrap(),
-            phrase_rules: b.phrase_rules,
-            patterns: b.patterns,
-            markers: AhoCorasick::new(&b.markers).unwrap(),
-            marker_rules: b.marker_rules,
-        }
+        b.build().unwrap()
     }
 
     const EN: &str = "
