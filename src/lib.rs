@@ -15,13 +15,19 @@
 
 pub mod action;
 pub mod cli;
+pub mod config;
 pub mod convtest;
 pub mod diagnostic;
 pub mod engine;
 pub mod eval;
 pub mod flow;
+pub mod http;
+pub mod hub;
 pub mod lang;
+pub mod metrics;
+pub mod queue;
 pub mod runner;
+pub mod store;
 pub mod text;
 pub mod triage;
 pub mod yaml;

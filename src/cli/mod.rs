@@ -4,6 +4,7 @@
 mod chat;
 mod check;
 mod eval;
+pub mod serve;
 mod test;
 
 use crate::action::{Actions, Directory};
@@ -45,6 +46,8 @@ enum Command {
         #[command(subcommand)]
         command: eval::EvalCommand,
     },
+    /// Run the chat server: patient and agent APIs, queues, WebSockets, SQLite persistence.
+    Serve(serve::ServeArgs),
     /// Check or test the flows.
     Flows {
         #[command(subcommand)]
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Chat(args) => chat::run(args),
         Command::Eval { command } => eval::run(command),
+        Command::Serve(args) => serve::run(args),
         Command::Flows {
             command: FlowsCommand::Check { dir },
         } => Ok(check::run(&dir)),

@@ -63,6 +63,9 @@ pub enum AgentEvent {
     Closed {
         disposition: String,
     },
+    /// Nobody who speaks the chat's language is on shift and the deployment captures call-backs in
+    /// that case: the bot takes the chat back to record one (never for a crisis).
+    NoneOnShift,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -51,6 +51,17 @@ impl Engine {
         ChatState::new(self.flows.settings.default_language, LanguageSource::Default)
     }
 
+    /// The agent's whisper for a chat as it stands (for an offer, or after a restart).
+    pub fn whisper_for(&self, state: &ChatState) -> Whisper {
+        let turn = Turn {
+            eng: self,
+            st: state.clone(),
+            fx: Vec::new(),
+            at: DateTime::UNIX_EPOCH,
+        };
+        turn.whisper(None)
+    }
+
     /// Takes one turn. Pure: the same state and event always give the same result.
     pub fn handle(&self, state: &ChatState, event: Event) -> (ChatState, Vec<Effect>) {
         let mut turn = Turn {
@@ -779,6 +790,17 @@ impl Turn<'_> {
                 }
             }
             AgentEvent::Closed { .. } => self.close("agent"),
+            AgentEvent::NoneOnShift => {
+                let Some(h) = self.st.handoff.clone() else { return };
+                let capturing = self.st.active.is_some();
+                if self.st.status != Status::Queued || h.reason == Reason::Crisis || capturing || !self.flows().serves(self.st.language) {
+                    return;
+                }
+                self.st.status = Status::Bot;
+                self.st.handoff = None;
+                self.st.deferred = Some((h.reason, h.queue));
+                self.start_after_hours(true);
+            }
         }
     }
 

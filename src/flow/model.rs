@@ -191,6 +191,10 @@ pub struct Settings {
     pub crisis: Text,
     /// Said to a patient whose language has no flows, before the hand-off, in every triage language.
     pub unsupported_language: Text,
+    /// Told to a patient who waits for a person: `{position}` in line, about `{minutes}` minutes.
+    pub queue_wait: Text,
+    /// The same, when nobody with the patient's language is on shift and an interpreter will help.
+    pub interpreter_wait: Text,
     pub messages: Messages,
     pub actions: BTreeMap<String, ActionSpec>,
     pub member_id: regex::Regex,

@@ -24,6 +24,8 @@ const SETTINGS_KEYS: &[&str] = &[
     "actions",
     "crisis",
     "unsupported_language",
+    "queue_wait",
+    "interpreter_wait",
     "messages",
 ];
 
@@ -202,6 +204,8 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
         .require("unsupported_language", diags)
         .map(|n| complete_text(&text(&n, diags), &Lang::ALL, "`unsupported_language`", diags))
         .unwrap_or_default();
+    let queue_wait = wait_text(&mut m, "queue_wait", diags);
+    let interpreter_wait = wait_text(&mut m, "interpreter_wait", diags);
     let mut messages = Messages::default();
     if let Some(n) = m.require("messages", diags) {
         let mut mm = MapReader::new(&n, "`messages`", diags);
@@ -227,6 +231,8 @@ pub fn decode_settings(node: &Node, diags: &mut Diagnostics) -> Option<Settings>
         routing,
         crisis,
         unsupported_language,
+        queue_wait,
+        interpreter_wait,
         messages,
         actions,
         member_id: member_id?,
@@ -367,4 +373,22 @@ fn yaml_to_json(node: &Node) -> serde_json::Value {
             .collect::<serde_json::Map<_, _>>()
             .into(),
     }
+}
+
+/// A text told to a waiting patient in every triage language, with `{position}` and `{minutes}` to fill.
+fn wait_text(m: &mut MapReader, key: &str, diags: &mut Diagnostics) -> Text {
+    let Some(n) = m.require(key, diags) else {
+        return Text::default();
+    };
+    let t = complete_text(&text(&n, diags), &Lang::ALL, &format!("`{key}`"), diags);
+    for (l, s) in &t.0 {
+        if !s.contains("{position}") || !s.contains("{minutes}") {
+            diags.push(
+                n.line,
+                format!("the `{l}` {key} text lacks {{position}} or {{minutes}}"),
+                "keep both placeholders, untranslated: the server fills them in",
+            );
+        }
+    }
+    t
 }

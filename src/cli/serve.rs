@@ -1,0 +1,164 @@
+//! `careline serve`: the chat server. Configuration: defaults, then `--config FILE`, then `CARELINE_*`
+//! environment variables, then flags. Prints the address it listens on once ready.
+
+use crate::config::ServeConfig;
+use crate::hub::{Clock, Hub};
+use crate::runner::Runner;
+use crate::store::SqliteStore;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// YAML configuration file (agents, limits, timeouts; see docs/serving.md).
+    #[arg(long, env = "CARELINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CARELINE_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// SQLite database file, created with its directory if missing [default: data/careline.db].
+    #[arg(long, env = "CARELINE_DATABASE")]
+    database: Option<PathBuf>,
+    /// Flow directory [default: flows].
+    #[arg(long, env = "CARELINE_FLOWS")]
+    flows: Option<PathBuf>,
+    /// Model directory [default: models].
+    #[arg(long, env = "CARELINE_MODELS")]
+    models: Option<PathBuf>,
+    /// Member directory the built-in lookups read [default: fixtures/demo_directory.json].
+    #[arg(long, env = "CARELINE_DIRECTORY")]
+    directory: Option<PathBuf>,
+    /// When nobody speaks a chat's language: `interpreter` or `callback` [default: interpreter].
+    #[arg(long, env = "CARELINE_NO_AGENT_FALLBACK", value_enum)]
+    no_agent_fallback: Option<crate::config::NoAgentFallback>,
+    /// Requests per minute from one address; 0 for no limit [default: 600].
+    #[arg(long, env = "CARELINE_PER_IP_PER_MINUTE")]
+    per_ip_per_minute: Option<u32>,
+    /// Patient messages per minute in one chat; 0 for no limit [default: 30].
+    #[arg(long, env = "CARELINE_PER_CHAT_PER_MINUTE")]
+    per_chat_per_minute: Option<u32>,
+    /// Start the service clock at this time (RFC 3339) instead of now: for demos and tests of
+    /// contact-centre hours. It then runs at normal speed.
+    #[arg(long, env = "CARELINE_CLOCK_START", hide = true)]
+    clock_start: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+impl ServeArgs {
+    /// Defaults, then the file, then environment and flags.
+    pub fn resolve(&self) -> anyhow::Result<ServeConfig> {
+        let mut c = match &self.config {
+            Some(path) => ServeConfig::from_file(path).map_err(|problems| {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                anyhow::anyhow!("{} problem(s) in {}", problems.len(), path.display())
+            })?,
+            None => ServeConfig::default(),
+        };
+        if let Some(v) = self.listen {
+            c.listen = v;
+        }
+        for (flag, slot) in [
+            (&self.database, &mut c.database),
+            (&self.flows, &mut c.flows),
+            (&self.models, &mut c.models),
+            (&self.directory, &mut c.directory),
+        ] {
+            if let Some(v) = flag {
+                *slot = v.clone();
+            }
+        }
+        if let Some(v) = self.no_agent_fallback {
+            c.no_agent = v;
+        }
+        if let Some(v) = self.per_ip_per_minute {
+            c.limits.per_ip_per_minute = v;
+        }
+        if let Some(v) = self.per_chat_per_minute {
+            c.limits.per_chat_per_minute = v;
+        }
+        Ok(c)
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CARELINE_LOG").unwrap_or_else(|_| "careline=info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let config = args.resolve()?;
+    let clock = args.clock_start.map_or_else(Clock::system, |t| Clock::starting_at(t.to_utc()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config, clock))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then stops accepting, finishes requests in flight (each
+/// one's commit included) and exits: nothing acknowledged is lost.
+pub async fn serve(config: ServeConfig, clock: Clock) -> anyhow::Result<()> {
+    let runner = super::load_runner(&super::DataArgs {
+        flows: config.flows.clone(),
+        models: config.models.clone(),
+        directory: config.directory.clone(),
+    })?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let hub = start_hub(runner, config, clock).await?;
+    let addr = listener.local_addr()?;
+    if hub.config.agents.is_empty() {
+        eprintln!("careline: no agents configured: hand-offs wait in their queues (add agents with --config, see docs/serving.md)");
+    }
+    if !addr.ip().is_loopback() {
+        eprintln!("careline: listening on a non-loopback address without TLS; put a TLS-terminating proxy in front");
+    }
+    println!("careline: listening on http://{addr}");
+    let ticker = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::hub::TICK);
+            loop {
+                every.tick().await;
+                hub.tick().await;
+            }
+        })
+    };
+    let app = crate::http::router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    ticker.abort();
+    eprintln!("careline: stopped; {} open chat(s) stay stored", hub.open_chat_count());
+    Ok(())
+}
+
+/// The hub on the configured SQLite file, with every open chat restored.
+pub async fn start_hub(runner: Runner, config: ServeConfig, clock: Clock) -> anyhow::Result<Arc<Hub>> {
+    let store = SqliteStore::open(&config.database).await?;
+    Hub::start(runner, Arc::new(store), config, clock).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

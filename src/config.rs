@@ -1,0 +1,307 @@
+//! One configuration for `careline serve`: built-in defaults, then a YAML file, then `CARELINE_*`
+//! environment variables, then command-line flags (clap merges the last two, flags winning).
+//! A bad file is reported like a bad flow: every problem with file, line and fix.
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::lang::Lang;
+use crate::queue::AgentProfile;
+use crate::yaml::{self, MapReader, Node};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What the server does when nobody who speaks a chat's language is on shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoAgentFallback {
+    /// Queue for agents who work with a phone interpreter (`interpreter: true`).
+    Interpreter,
+    /// Capture a call-back request through the after-hours flow (crisis still queues: it never waits).
+    Callback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Agent,
+    /// Sees every queue and live chat, may take any waiting chat.
+    Supervisor,
+}
+
+/// An agent who may log in to the console. Until real accounts exist, the token is the login.
+#[derive(Debug, Clone)]
+pub struct AgentAccount {
+    pub name: String,
+    pub token: String,
+    pub role: Role,
+    pub profile: AgentProfile,
+}
+
+/// Abuse limits; 0 switches a limit off (the load tool does, all its patients share one address).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Requests per minute from one address.
+    pub per_ip_per_minute: u32,
+    /// Patient messages per minute in one chat.
+    pub per_chat_per_minute: u32,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub database: PathBuf,
+    pub flows: PathBuf,
+    pub models: PathBuf,
+    pub directory: PathBuf,
+    pub agents: Vec<AgentAccount>,
+    pub no_agent: NoAgentFallback,
+    /// An offer not taken in this time goes to someone else.
+    pub offer_timeout: Duration,
+    /// A chat with the bot and no patient message for this long is closed.
+    pub idle_timeout: Duration,
+    pub limits: Limits,
+    /// Where the file came from, for messages.
+    pub file: Option<PathBuf>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: PathBuf::from("data/careline.db"),
+            flows: PathBuf::from("flows"),
+            models: PathBuf::from("models"),
+            directory: PathBuf::from("fixtures/demo_directory.json"),
+            agents: Vec::new(),
+            no_agent: NoAgentFallback::Interpreter,
+            offer_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(15 * 60),
+            limits: Limits {
+                per_ip_per_minute: 600,
+                per_chat_per_minute: 30,
+                max_body_bytes: 16 * 1024,
+            },
+            file: None,
+        }
+    }
+}
+
+const KEYS: &[&str] = &[
+    "listen",
+    "database",
+    "flows",
+    "models",
+    "directory",
+    "agents",
+    "no_agent_fallback",
+    "offer_timeout_seconds",
+    "idle_timeout_minutes",
+    "limits",
+];
+const AGENT_KEYS: &[&str] = &["id", "name", "token", "role", "languages", "skills", "capacity", "interpreter"];
+const LIMIT_KEYS: &[&str] = &["per_ip_per_minute", "per_chat_per_minute", "max_body_bytes"];
+
+impl ServeConfig {
+    /// Defaults overlaid with the file at `path`.
+    pub fn from_file(path: &Path) -> Result<ServeConfig, Vec<Diagnostic>> {
+        let name = path.display().to_string();
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            vec![Diagnostic {
+                file: name.clone(),
+                line: 0,
+                step: None,
+                problem: format!("cannot read the configuration: {e}"),
+                fix: "check the path given to --config / CARELINE_CONFIG".into(),
+            }]
+        })?;
+        let mut config = ServeConfig::parse(&name, &source)?;
+        config.file = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    pub fn parse(name: &str, source: &str) -> Result<ServeConfig, Vec<Diagnostic>> {
+        let mut diags = Diagnostics::new(name);
+        let root = yaml::parse(source).map_err(|e| {
+            vec![Diagnostic {
+                file: name.to_string(),
+                line: e.line,
+                step: None,
+                problem: format!("not valid YAML: {}", e.message),
+                fix: "check the indentation and quoting on this line".into(),
+            }]
+        })?;
+        let mut c = ServeConfig::default();
+        if root.is_null() {
+            return Ok(c);
+        }
+        let mut m = MapReader::new(&root, "the server configuration", &mut diags);
+        if let Some((s, line)) = m.get("listen").and_then(|n| n.string("`listen`", &mut diags).map(|s| (s, n.line))) {
+            match s.parse() {
+                Ok(a) => c.listen = a,
+                Err(_) => diags.push(line, format!("`{s}` is not an address"), "write host:port, e.g. 127.0.0.1:8080"),
+            }
+        }
+        for (key, slot) in [
+            ("database", &mut c.database),
+            ("flows", &mut c.flows),
+            ("models", &mut c.models),
+            ("directory", &mut c.directory),
+        ] {
+            if let Some(s) = m.string(key, &mut diags) {
+                *slot = PathBuf::from(s);
+            }
+        }
+        if let Some(n) = m.get("no_agent_fallback") {
+            match n.as_str() {
+                Some("interpreter") => c.no_agent = NoAgentFallback::Interpreter,
+                Some("callback") => c.no_agent = NoAgentFallback::Callback,
+                _ => diags.push(
+                    n.line,
+                    "`no_agent_fallback` is neither `interpreter` nor `callback`",
+                    "write one of them",
+                ),
+            }
+        }
+        if let Some(v) = m
+            .get("offer_timeout_seconds")
+            .and_then(|n| n.number("`offer_timeout_seconds`", &mut diags))
+        {
+            c.offer_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = m
+            .get("idle_timeout_minutes")
+            .and_then(|n| n.number("`idle_timeout_minutes`", &mut diags))
+        {
+            c.idle_timeout = Duration::from_secs(v.max(1) * 60);
+        }
+        if let Some(n) = m.get("limits") {
+            let mut l = MapReader::new(&n, "`limits`", &mut diags);
+            let mut number = |key: &str, diags: &mut Diagnostics| l.get(key).and_then(|n| n.number(&format!("`{key}`"), diags));
+            if let Some(v) = number("per_ip_per_minute", &mut diags) {
+                c.limits.per_ip_per_minute = v.min(u64::from(u32::MAX)) as u32;
+            }
+            if let Some(v) = number("per_chat_per_minute", &mut diags) {
+                c.limits.per_chat_per_minute = v.min(u64::from(u32::MAX)) as u32;
+            }
+            if let Some(v) = number("max_body_bytes", &mut diags) {
+                c.limits.max_body_bytes = (v as usize).max(crate::triage::input::MAX_MESSAGE_BYTES + 256);
+            }
+            l.finish(LIMIT_KEYS, &mut diags);
+        }
+        if let Some(n) = m.get("agents") {
+            for item in n.list("`agents`", &mut diags) {
+                if let Some(a) = agent(&item, &mut diags) {
+                    if c.agents.iter().any(|b| b.profile.id == a.profile.id || b.token == a.token) {
+                        diags.push(
+                            item.line,
+                            format!("agent `{}` repeats an id or token", a.profile.id),
+                            "give each agent its own id and token",
+                        );
+                    } else {
+                        c.agents.push(a);
+                    }
+                }
+            }
+        }
+        m.finish(KEYS, &mut diags);
+        if diags.is_empty() { Ok(c) } else { Err(diags.list) }
+    }
+}
+
+fn agent(node: &Node, diags: &mut Diagnostics) -> Option<AgentAccount> {
+    let mut m = MapReader::new(node, "an agent", diags);
+    let id = m.require_string("id", diags)?;
+    let name = m.string("name", diags).unwrap_or_else(|| id.clone());
+    let token = m.require_string("token", diags)?;
+    if token.len() < 16 {
+        diags.push(
+            node.line,
+            format!("agent `{id}` has a token shorter than 16 characters"),
+            "use a long random token, e.g. from `openssl rand -hex 24`",
+        );
+    }
+    let role = match m.string("role", diags).as_deref() {
+        None | Some("agent") => Role::Agent,
+        Some("supervisor") => Role::Supervisor,
+        Some(other) => {
+            diags.push(
+                node.line,
+                format!("unknown role `{other}` for agent `{id}`"),
+                "use `agent` or `supervisor`",
+            );
+            Role::Agent
+        }
+    };
+    let mut languages = Vec::new();
+    if let Some(n) = m.require("languages", diags) {
+        for item in n.list("`languages`", diags) {
+            match item.as_str().and_then(Lang::from_code) {
+                Some(l) => languages.push(l),
+                None => diags.push(
+                    item.line,
+                    format!("`{}` is not a language code Careline knows", item.as_str().unwrap_or("?")),
+                    "use one of en es zh vi ko tl ru ar fr ht pt",
+                ),
+            }
+        }
+    }
+    let skills = m.require("skills", diags).map(|n| n.strings("`skills`", diags)).unwrap_or_default();
+    let capacity = m
+        .get("capacity")
+        .and_then(|n| n.number("`capacity`", diags))
+        .unwrap_or(3)
+        .clamp(1, 50) as usize;
+    let interpreter = m.boolean("interpreter", diags).unwrap_or(false);
+    m.finish(AGENT_KEYS, diags);
+    Some(AgentAccount {
+        name,
+        token,
+        role,
+        profile: AgentProfile {
+            id,
+            languages,
+            skills,
+            capacity,
+            interpreter,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_overrides_defaults() {
+        let c = ServeConfig::parse(
+            "serve.yaml",
+            "listen: 0.0.0.0:9000\nagents:\n  - id: ana\n    token: 0123456789abcdef0\n    languages: [en, es]\n    skills: [general, nurse]\n    capacity: 2\nlimits:\n  per_ip_per_minute: 0\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.agents[0].profile.languages, vec![Lang::En, Lang::Es]);
+        assert_eq!(c.agents[0].profile.capacity, 2);
+        assert_eq!(c.limits.per_ip_per_minute, 0);
+        assert_eq!(c.limits.per_chat_per_minute, 30, "untouched limits keep their defaults");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_and_fix() {
+        let errs = ServeConfig::parse(
+            "serve.yaml",
+            "listne: 1\nagents:\n  - id: bo\n    token: short\n    languages: [xx]\n    skills: [general]\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = errs.iter().map(|d| d.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("serve.yaml:1:") && t.contains("did you mean `listen`")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t.contains("shorter than 16")), "{text:?}");
+        assert!(
+            text.iter().any(|t| t.starts_with("serve.yaml:5:") && t.contains("`xx`")),
+            "{text:?}"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! The HTTP surface: `router(state)` is kept apart from serving, so tests drive the whole API over a
+//! real socket on port 0 with a real SQLite file. One router per area.
+
+mod agent;
+mod body;
+pub mod error;
+mod limits;
+mod metrics;
+mod patient;
+mod ws;
+
+use crate::hub::Hub;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+}
+
+/// The OpenAPI document, served as written: `docs/openapi.json` is the one copy.
+const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+pub fn router(hub: Arc<Hub>) -> Router {
+    let limits = hub.config.limits;
+    let state = AppState { hub };
+    let patient = Router::new()
+        .route("/chats", post(patient::start))
+        .route("/chats/{id}", get(patient::transcript))
+        .route("/chats/{id}/messages", post(patient::message))
+        .route("/chats/{id}/language", post(patient::language))
+        .route("/chats/{id}/agent", post(patient::agent))
+        .route("/chats/{id}/rating", post(patient::rating))
+        .route("/chats/{id}/close", post(patient::close))
+        .route("/chats/{id}/ws", get(ws::patient));
+    let agent = Router::new()
+        .route("/agent/me", get(agent::me))
+        .route("/agent/status", post(agent::status))
+        .route("/agent/queues", get(agent::queues))
+        .route("/agent/chats", get(agent::chats))
+        .route("/agent/chats/{id}", get(agent::chat))
+        .route("/agent/chats/{id}/take", post(agent::take))
+        .route("/agent/chats/{id}/decline", post(agent::decline))
+        .route("/agent/chats/{id}/messages", post(agent::message))
+        .route("/agent/chats/{id}/typing", post(agent::typing))
+        .route("/agent/chats/{id}/transfer", post(agent::transfer))
+        .route("/agent/chats/{id}/phone", post(agent::phone))
+        .route("/agent/chats/{id}/close", post(agent::close))
+        .route("/agent/canned", get(agent::canned))
+        .route("/agent/ws", get(ws::agent))
+        .route("/supervisor/chats", get(agent::live_chats))
+        .route("/supervisor/callbacks", get(agent::callbacks));
+    let api = patient.merge(agent).route("/metrics/summary", get(metrics::summary)).route(
+        "/openapi.json",
+        get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+    );
+    let limiter = Arc::new(limits::IpLimiter::new(limits.per_ip_per_minute));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/metrics", get(metrics::prometheus))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such endpoint; see /api/v1/openapi.json") })
+        .layer(axum::middleware::from_fn_with_state(limiter, limits::limit_by_ip))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .with_state(state)
+}

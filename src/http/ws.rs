@@ -1,0 +1,119 @@
+//! WebSockets for live updates: a patient's chat, an agent's console. Each socket forwards its
+//! notices; a client too slow to read them is cut off rather than allowed to hold memory, and may
+//! reconnect and reload.
+
+use crate::http::AppState;
+use crate::http::agent::line;
+use crate::http::body::Bearer;
+use crate::http::error::ApiError;
+use crate::hub::{AgentNotice, PatientNotice};
+use crate::queue::Presence;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde::Serialize;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// A send that takes longer than this means the client is not reading: close it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames are chat-sized; buffers stay small so ten thousand sockets fit in memory.
+const BUFFER: usize = 4096;
+const MAX_MESSAGE: usize = 64 * 1024;
+
+fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+}
+
+async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> bool {
+    let text = match serde_json::to_string(value) {
+        Ok(t) => t,
+        Err(_) => return false,
+    };
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await,
+        Ok(Ok(()))
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientEvent {
+    Typing {
+        #[serde(default)]
+        chat: Option<String>,
+    },
+    Status {
+        status: String,
+    },
+}
+
+pub async fn patient(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Bearer(token): Bearer,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (mut rx, state) = s.hub.patient_follow(&id, &token).await?;
+    Ok(sized(ws).on_upgrade(move |mut socket| async move {
+        if !send_json(&mut socket, &PatientNotice::Status { state }).await {
+            return;
+        }
+        loop {
+            tokio::select! {
+                notice = rx.recv() => match notice {
+                    Ok(n) => if !send_json(&mut socket, &*n).await { break },
+                    Err(RecvError::Lagged(_)) => if !send_json(&mut socket, &serde_json::json!({"type": "resync"})).await { break },
+                    Err(RecvError::Closed) => break,
+                },
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Text(t))) => {
+                        if let Ok(ClientEvent::Typing { .. }) = serde_json::from_str::<ClientEvent>(&t) {
+                            s.hub.patient_typing(&id).await;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }))
+}
+
+pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+    let id = line(&s, &token)?.account.profile.id.clone();
+    Ok(sized(ws).on_upgrade(move |mut socket| async move {
+        let Some(l) = s.hub.agent(&id) else { return };
+        let mut rx = s.hub.agent_follow(l);
+        let hello = AgentNotice::Queues { queues: s.hub.queues_for(l) };
+        if send_json(&mut socket, &hello).await {
+            loop {
+                tokio::select! {
+                    notice = rx.recv() => match notice {
+                        Ok(n) => if !send_json(&mut socket, &*n).await { break },
+                        Err(RecvError::Lagged(_)) => if !send_json(&mut socket, &serde_json::json!({"type": "resync"})).await { break },
+                        Err(RecvError::Closed) => break,
+                    },
+                    incoming = socket.recv() => match incoming {
+                        Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientEvent>(&t) {
+                            Ok(ClientEvent::Typing { chat: Some(chat) }) => { let _ = s.hub.agent_typing(l, &chat).await; }
+                            Ok(ClientEvent::Status { status }) => {
+                                let p = match status.as_str() { "available" => Presence::Available, "away" => Presence::Away, _ => Presence::Offline };
+                                s.hub.set_presence(&id, p);
+                            }
+                            _ => {}
+                        },
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                        Some(Ok(_)) => {}
+                    },
+                }
+            }
+        }
+        s.hub.agent_unfollow(l);
+    }))
+}

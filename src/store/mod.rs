@@ -1,0 +1,47 @@
+//! Persistence: the only module that writes SQL. One `Store` interface, so the embedded SQLite file and
+//! (later) a PostgreSQL shared by several nodes are interchangeable behind `Arc<dyn Store>`.
+//!
+//! Architecture invariant: **nothing a patient sent is lost.** `Store::commit` returns only once the
+//! turn (the chat row, its new messages, whispers, call-backs, audit records) is durable; the server
+//! acknowledges a message only after that. A turn is one transaction: a crash leaves all of it or none.
+
+mod records;
+mod sqlite;
+
+pub use records::{AuditRecord, CallbackRecord, ChatFacts, ChatRecord, Commit, MessageRecord, Review, Sender, WhisperRecord};
+pub use sqlite::SqliteStore;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+
+/// Futures are boxed so the trait stays object-safe: the server holds `Arc<dyn Store>` and a backend
+/// is picked by configuration. One allocation per call is nothing beside a database round trip.
+pub type StoreFuture<'a, T> = BoxFuture<'a, anyhow::Result<T>>;
+
+pub trait Store: Send + Sync {
+    /// Writes one turn atomically and durably.
+    fn commit(&self, commit: Commit) -> StoreFuture<'_, ()>;
+    /// Every chat not closed: restored into memory at start.
+    fn open_chats(&self) -> StoreFuture<'_, Vec<ChatRecord>>;
+    /// One chat, open or closed.
+    fn chat<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<ChatRecord>>;
+    /// A chat's messages in order.
+    fn transcript<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Vec<MessageRecord>>;
+    /// A chat's whispers in order.
+    fn whispers<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Vec<WhisperRecord>>;
+    /// Call-back requests, newest first.
+    fn callbacks(&self, limit: i64) -> StoreFuture<'_, Vec<CallbackRecord>>;
+    /// The figures metrics are computed from, for chats started since `since`.
+    fn facts(&self, since: DateTime<Utc>) -> StoreFuture<'_, Vec<ChatFacts>>;
+    /// Audit records for one chat, oldest first.
+    fn audit_of<'a>(&'a self, chat: &'a str) -> StoreFuture<'a, Vec<AuditRecord>>;
+}
+
+/// Milliseconds since the epoch: how every time is stored (portable across SQLite and PostgreSQL).
+pub fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

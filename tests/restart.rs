@@ -1,0 +1,150 @@
+//! Nothing a patient sent is lost on crash or restart: the real `careline serve` binary, killed with
+//! SIGKILL mid-chat and started again on the same SQLite file, and stopped with SIGTERM.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CONFIG: &str = r#"
+agents:
+  - id: ana
+    name: Ana
+    token: restart-token-ana-000000
+    languages: [en, es]
+    skills: [general, scheduling, billing, pharmacy, nurse]
+    capacity: 2
+"#;
+
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+fn serve(dir: &Path) -> Serve {
+    let config = dir.join("serve.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careline"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--clock-start", "2026-11-24T15:00:00Z"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--database")
+        .arg(dir.join("careline.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+    Serve { child, base }
+}
+
+fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut req = client
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .timeout(Duration::from_secs(10));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if method == "POST" {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+fn kill_9_mid_chat_loses_nothing_and_the_queue_is_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = serve(dir.path());
+    let ana = "restart-token-ana-000000";
+    assert_eq!(
+        call(&s.base, "POST", "/api/v1/agent/status", Some(ana), json!({"status": "away"})).0,
+        200
+    );
+
+    // One chat mid-flow with the bot, two waiting in a queue, in order.
+    let (_, a) = call(&s.base, "POST", "/api/v1/chats", None, json!({"text": "is my prescription ready?"}));
+    let (a_id, a_token) = (a["chat_id"].as_str().unwrap().to_string(), a["token"].as_str().unwrap().to_string());
+    let (_, b) = call(
+        &s.base,
+        "POST",
+        "/api/v1/chats",
+        None,
+        json!({"text": "I want to talk to a person"}),
+    );
+    let (_, c) = call(&s.base, "POST", "/api/v1/chats", None, json!({"text": "agent please"}));
+    assert_eq!(b["state"]["handoff"]["position"], 1, "{b}");
+    assert_eq!(c["state"]["handoff"]["position"], 2, "{c}");
+    let (status, _) = call(
+        &s.base,
+        "POST",
+        &format!("/api/v1/chats/{a_id}/messages"),
+        Some(&a_token),
+        json!({"text": "John Miller"}),
+    );
+    assert_eq!(status, 200);
+
+    // SIGKILL: no chance to flush anything that was not already committed.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+
+    let mut s = serve(dir.path());
+    let (status, t) = call(&s.base, "GET", &format!("/api/v1/chats/{a_id}"), Some(&a_token), Value::Null);
+    assert_eq!(status, 200, "{t}");
+    let said: Vec<&str> = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["sender"] == "patient")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(said, ["is my prescription ready?", "John Miller"]);
+    // The flow resumes where it was: the next answer is the date of birth.
+    let (_, v) = call(
+        &s.base,
+        "POST",
+        &format!("/api/v1/chats/{a_id}/messages"),
+        Some(&a_token),
+        json!({"text": "11/02/1975"}),
+    );
+    assert!(v["replies"].to_string().contains("member ID"), "{v}");
+
+    // The queue is restored in order, and an agent coming on shift is offered the first chat.
+    let (b_id, b_token) = (b["chat_id"].as_str().unwrap(), b["token"].as_str().unwrap());
+    let (_, t) = call(&s.base, "GET", &format!("/api/v1/chats/{b_id}"), Some(b_token), Value::Null);
+    assert_eq!(t["state"]["status"], "queued");
+    assert_eq!(t["state"]["handoff"]["position"], 1, "{t}");
+    assert_eq!(
+        call(&s.base, "POST", "/api/v1/agent/status", Some(ana), json!({"status": "available"})).0,
+        200
+    );
+    let (_, chats) = call(&s.base, "GET", "/api/v1/agent/chats", Some(ana), Value::Null);
+    assert_eq!(chats["offers"][0]["chat"], b_id, "{chats}");
+    let (status, _) = call(&s.base, "POST", &format!("/api/v1/agent/chats/{b_id}/take"), Some(ana), json!({}));
+    assert_eq!(status, 200);
+
+    // Kill again: the assignment survives too.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let mut s = serve(dir.path());
+    let (_, me) = call(&s.base, "GET", "/api/v1/agent/me", Some(ana), Value::Null);
+    assert_eq!(me["chats"], json!([b_id]), "{me}");
+
+    // SIGTERM: a graceful stop that exits cleanly.
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(s.child.id() as i32, libc::SIGTERM);
+    }
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -1,0 +1,412 @@
+//! The chat server end to end: a real server on port 0, a real SQLite file, real HTTP and WebSocket
+//! clients. Every test starts its own server with its own database.
+
+mod common;
+
+use careline::cli::serve::start_hub;
+use careline::config::ServeConfig;
+use careline::hub::{Clock, Hub};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Tuesday 10:00 in New York: the contact centre is open.
+const OPEN: &str = "2026-11-24T15:00:00Z";
+
+const AGENTS: &str = r#"
+offer_timeout_seconds: 30
+agents:
+  - id: ana
+    name: Ana
+    token: test-token-ana-000000000
+    languages: [en, es]
+    skills: [general, scheduling, billing, pharmacy, nurse]
+    capacity: 2
+  - id: minh
+    name: Minh
+    token: test-token-minh-00000000
+    languages: [vi, en]
+    skills: [general, nurse]
+    capacity: 2
+  - id: sam
+    name: Sam
+    token: test-token-sam-000000000
+    role: supervisor
+    languages: [en]
+    skills: [general, nurse]
+    capacity: 1
+"#;
+
+struct Server {
+    base: String,
+    hub: Arc<Hub>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn server_with(yaml: &str, edit: impl FnOnce(&mut ServeConfig)) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServeConfig::parse("test.yaml", yaml).unwrap();
+    config.database = dir.path().join("careline.db");
+    edit(&mut config);
+    let clock = Clock::starting_at(OPEN.parse().unwrap());
+    let hub = start_hub(common::runner(), config, clock).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = careline::http::router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server {
+        base: format!("http://{addr}"),
+        hub,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+async fn server() -> Server {
+    server_with(AGENTS, |_| {}).await
+}
+
+impl Server {
+    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, token, Some(body)).await
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// Starts a chat; returns (id, token, response).
+    async fn start(&self, body: Value) -> (String, String, Value) {
+        let (status, v) = self.post("/api/v1/chats", None, body).await;
+        assert_eq!(status, 201, "{v}");
+        (v["chat_id"].as_str().unwrap().into(), v["token"].as_str().unwrap().into(), v)
+    }
+
+    async fn say(&self, chat: &str, token: &str, text: &str) -> Value {
+        let (status, v) = self
+            .post(&format!("/api/v1/chats/{chat}/messages"), Some(token), json!({"text": text}))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    async fn ws(&self, path: &str, token: &str) -> Ws {
+        let url = format!("{}{path}?token={token}", self.base.replace("http://", "ws://"));
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Ws(ws)
+    }
+
+    async fn presence(&self, token: &str, status: &str) {
+        let (code, v) = self.post("/api/v1/agent/status", Some(token), json!({"status": status})).await;
+        assert_eq!(code, 200, "{v}");
+    }
+
+    async fn available(&self, token: &str) {
+        self.presence(token, "available").await;
+    }
+}
+
+struct Ws(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+
+impl Ws {
+    /// The next notice of type `kind`, skipping others; fails after 5 s.
+    async fn next_of(&mut self, kind: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.0.next())
+                .await
+                .unwrap_or_else(|_| panic!("no `{kind}` notice within 5 s"))
+                .unwrap()
+                .unwrap();
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == kind {
+                    return v;
+                }
+            }
+        }
+    }
+}
+
+fn texts(v: &Value) -> String {
+    v["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spanish_patient_checks_a_refill_verifies_and_rates() {
+    let s = server().await;
+    let (id, token, v) = s.start(json!({"text": "hola, quiero saber si mi receta está lista"})).await;
+    assert_eq!(v["state"]["language"], "es");
+    assert!(texts(&v).contains("nombre completo"), "{v}");
+    assert!(
+        texts(&v).starts_with("¡Hola") || !texts(&v).contains("Hi!"),
+        "greeted in Spanish: {v}"
+    );
+    s.say(&id, &token, "María García").await;
+    s.say(&id, &token, "14 de marzo de 1962").await;
+    let v = s.say(&id, &token, "ABC123456").await;
+    assert!(texts(&v).contains("Lisinopril"), "{v}");
+    assert_eq!(v["state"]["verified"], true);
+    let (status, v) = s
+        .post(&format!("/api/v1/chats/{id}/rating"), Some(&token), json!({"score": 5}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, t) = s.get(&format!("/api/v1/chats/{id}"), Some(&token)).await;
+    assert_eq!(status, 200);
+    let messages = t["messages"].as_array().unwrap();
+    assert!(messages.iter().any(|m| m["sender"] == "patient" && m["text"] == "ABC123456"));
+    let (_, m) = s.get("/api/v1/metrics/summary", None).await;
+    assert_eq!(m["contained"], 1, "{m}");
+    assert_eq!(m["csat"]["count"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vietnamese_crisis_goes_to_the_head_of_the_vi_queue_with_its_evidence() {
+    let s = server().await;
+    // Minh is on shift but away: chats queue for him.
+    s.presence("test-token-minh-00000000", "away").await;
+    // Two ordinary Vietnamese chats wait first.
+    for _ in 0..2 {
+        let (id, token, _) = s.start(json!({"lang": "vi"})).await;
+        let (status, v) = s.post(&format!("/api/v1/chats/{id}/agent"), Some(&token), json!({})).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["state"]["status"], "queued");
+    }
+    let (id, _token, v) = s.start(json!({"text": "tôi muốn tự tử, tôi không muốn sống nữa"})).await;
+    assert_eq!(v["state"]["language"], "vi");
+    assert_eq!(v["replies"][0]["kind"], "crisis", "crisis resources come first: {v}");
+    assert!(v["replies"][0]["text"].as_str().unwrap().contains("988"));
+    assert_eq!(v["state"]["handoff"]["reason"], "crisis");
+    assert_eq!(v["state"]["handoff"]["queue"], "vi/nurse");
+    assert_eq!(v["state"]["handoff"]["position"], 1, "{v}");
+    assert_eq!(v["state"]["handoff"]["phone_escalation"], true);
+
+    // Minh comes on shift: the crisis is offered first, with the words that raised it.
+    let mut console = s.ws("/api/v1/agent/ws", "test-token-minh-00000000").await;
+    s.available("test-token-minh-00000000").await;
+    let offer = console.next_of("offer").await;
+    assert_eq!(offer["chat"], id.as_str(), "{offer}");
+    assert_eq!(offer["priority"], "crisis");
+    let evidence = offer["whisper"]["risk"][0]["evidence"].to_string();
+    assert!(evidence.contains("tự tử") || evidence.contains("tu tu"), "{offer}");
+
+    let (status, view) = s
+        .post(
+            &format!("/api/v1/agent/chats/{id}/take"),
+            Some("test-token-minh-00000000"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["state"]["status"], "agent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_messages_without_progress_reach_an_agent() {
+    let s = server().await;
+    s.presence("test-token-ana-000000000", "away").await;
+    let (id, token, v) = s.start(json!({"text": "purple elephant banana"})).await;
+    assert_eq!(v["state"]["status"], "bot");
+    let v = s.say(&id, &token, "glorp zzz").await;
+    assert_eq!(v["state"]["status"], "queued", "{v}");
+    assert_eq!(v["state"]["handoff"]["reason"], "no_progress");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_agent_for_the_language_uses_the_interpreter_queue() {
+    let yaml = format!(
+        "{AGENTS}  - id: ivy\n    name: Ivy\n    token: test-token-ivy-000000000\n    languages: [en]\n    skills: [general]\n    interpreter: true\n"
+    );
+    let s = server_with(&yaml, |_| {}).await;
+    s.available("test-token-ivy-000000000").await;
+    let (_, _, v) = s.start(json!({"lang": "ko"})).await;
+    assert_eq!(v["state"]["status"], "queued", "{v}");
+    assert_eq!(v["state"]["handoff"]["interpreter"], true, "{v}");
+    let said = texts(&v);
+    assert!(said.contains("통역"), "told in Korean that an interpreter will help: {said}");
+    assert!(v["state"]["handoff"]["estimated_wait_seconds"].as_i64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_agent_for_the_language_captures_a_callback_when_configured() {
+    let s = server_with(AGENTS, |c| c.no_agent = careline::config::NoAgentFallback::Callback).await;
+    let (id, token, v) = s.start(json!({"text": "我想和真人说话"})).await;
+    assert_eq!(v["state"]["language"], "zh");
+    assert_eq!(
+        v["state"]["status"], "bot",
+        "nobody speaks Chinese: the bot captures a call-back: {v}"
+    );
+    // A crisis is never deferred to a call-back.
+    let v = s.say(&id, &token, "我想自杀").await;
+    assert_eq!(v["state"]["status"], "queued", "{v}");
+    assert_eq!(v["state"]["handoff"]["reason"], "crisis");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_on_shift_at_all_captures_a_callback_instead_of_an_endless_wait() {
+    let s = server().await;
+    let (_, _, v) = s.start(json!({"text": "I want to talk to a person"})).await;
+    assert_eq!(v["state"]["status"], "bot", "{v}");
+    assert!(texts(&v).contains("phone number"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_takes_replies_and_closes_with_a_review() {
+    let s = server().await;
+    let mut console = s.ws("/api/v1/agent/ws", "test-token-ana-000000000").await;
+    s.available("test-token-ana-000000000").await;
+    let (id, token, _) = s.start(json!({"text": "I want to talk to a person"})).await;
+    let mut patient = s.ws(&format!("/api/v1/chats/{id}/ws"), &token).await;
+    assert_eq!(patient.next_of("status").await["state"]["status"], "queued");
+    let offer = console.next_of("offer").await;
+    assert_eq!(offer["chat"], id.as_str());
+    let ana = "test-token-ana-000000000";
+    let (status, _) = s.post(&format!("/api/v1/agent/chats/{id}/take"), Some(ana), json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/agent/chats/{id}/messages"),
+            Some(ana),
+            json!({"text": "Hi, this is Ana. How can I help?"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    loop {
+        let m = patient.next_of("message").await;
+        if m["message"]["sender"] == "agent" {
+            assert_eq!(m["message"]["text"], "Hi, this is Ana. How can I help?");
+            break;
+        }
+    }
+    s.say(&id, &token, "thanks, I need my card").await;
+    let m = console.next_of("message").await;
+    assert_eq!(m["message"]["text"], "thanks, I need my card");
+    // A crisis phrase mid-chat is whispered to the agent as an alert.
+    s.say(&id, &token, "honestly I want to kill myself").await;
+    let w = console.next_of("whisper").await;
+    assert!(w["whisper"]["alert"].as_str().unwrap().contains("CRISIS"), "{w}");
+
+    let (status, v) = s
+        .post(
+            &format!("/api/v1/agent/chats/{id}/phone"),
+            Some(ana),
+            json!({"phone": "555-123-4567", "reason": "crisis follow-up"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = s
+        .post(
+            &format!("/api/v1/agent/chats/{id}/close"),
+            Some(ana),
+            json!({"disposition": "resolved", "handoff_needed": true, "reason_right": true}),
+        )
+        .await;
+    assert_eq!(status, 204, "{v}");
+    assert_eq!(patient.next_of("status").await["state"]["status"], "closed");
+    let (_, m) = s.get("/api/v1/metrics/summary", None).await;
+    assert_eq!(m["escalation_accuracy"]["reviewed"], 1, "{m}");
+    assert_eq!(m["phone_escalations"], 1);
+    assert_eq!(m["first_response_seconds"]["count"], 1);
+    let (_, callbacks) = s.get("/api/v1/supervisor/callbacks", Some("test-token-sam-000000000")).await;
+    assert_eq!(callbacks["callbacks"][0]["phone"], "555-123-4567");
+    let (status, prom) = s.get("/metrics", None).await;
+    assert_eq!(status, 200);
+    assert!(prom.as_str().unwrap().contains("careline_handoffs_total 1"), "{prom}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_status_and_the_server_keeps_serving() {
+    let s = server_with(AGENTS, |c| c.limits.per_ip_per_minute = 40).await;
+    let (id, token, _) = s.start(json!({})).await;
+    let (other, other_token, _) = s.start(json!({})).await;
+    let path = format!("/api/v1/chats/{id}/messages");
+
+    let (status, v) = s.post("/api/v1/chats/nope/messages", Some(&token), json!({"text": "hi"})).await;
+    assert_eq!(status, 404, "{v}");
+    let (status, v) = s.post(&path, Some("wrong"), json!({"text": "hi"})).await;
+    assert_eq!(status, 403, "{v}");
+    let (status, _) = s.post(&path, Some(&other_token), json!({"text": "hi"})).await;
+    assert_eq!(status, 403, "another chat's token opens nothing else");
+    let (status, v) = s.call(reqwest::Method::POST, &path, None, Some(json!({"text": "hi"}))).await;
+    assert_eq!(status, 401, "{v}");
+    let (status, v) = s.post(&path, Some(&token), json!({"text": "x".repeat(5000)})).await;
+    assert_eq!(status, 413, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("4096"), "{v}");
+    let (status, _) = s.post(&path, Some(&token), json!({"text": "y".repeat(40_000)})).await;
+    assert_eq!(status, 413, "a body over the server's limit");
+    let resp = s
+        .http
+        .post(format!("{}{path}", s.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"text\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp.text().await.unwrap().contains("not the JSON"));
+    let (status, v) = s.post(&path, Some(&token), json!({"txet": "hi"})).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("txet"));
+    let (status, _) = s.post(&path, Some(&token), json!({"text": "   "})).await;
+    assert_eq!(status, 400);
+
+    // A flood from one address: refused with 429 once over the limit.
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        statuses.push(s.get(&format!("/api/v1/chats/{other}"), Some(&other_token)).await.0);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429));
+
+    // Nothing was lost and the server still serves (the limiter refills; health is fine).
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let (status, t) = s.get(&format!("/api/v1/chats/{id}"), Some(&token)).await;
+    assert_eq!(status, 200, "{t}");
+    assert!(
+        t["messages"].as_array().unwrap().iter().all(|m| m["sender"] != "patient"),
+        "refused messages were not stored"
+    );
+    let resp = s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert!(resp.status().is_success() || resp.status().as_u16() == 429);
+    assert_eq!(s.hub.open_chat_count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_flooded_by_its_patient_is_rate_limited() {
+    let s = server_with(AGENTS, |c| c.limits.per_chat_per_minute = 5).await;
+    let (id, token, _) = s.start(json!({})).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (status, _) = s
+            .post(&format!("/api/v1/chats/{id}/messages"), Some(&token), json!({"text": "hours?"}))
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..5], &[200; 5]);
+    assert!(statuses[5..].iter().all(|s| *s == 429 || *s == 409), "{statuses:?}");
+}
