@@ -24,6 +24,7 @@ pub mod flow;
 pub mod http;
 pub mod hub;
 pub mod lang;
+pub mod loadtest;
 pub mod metrics;
 pub mod queue;
 pub mod runner;

@@ -48,6 +48,8 @@ enum Command {
     },
     /// Run the chat server: patient and agent APIs, queues, WebSockets, SQLite persistence.
     Serve(serve::ServeArgs),
+    /// Drive a real server with simulated patients and agents; print throughput, latency and memory.
+    Loadtest(crate::loadtest::LoadArgs),
     /// Check or test the flows.
     Flows {
         #[command(subcommand)]
@@ -74,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Chat(args) => chat::run(args),
         Command::Eval { command } => eval::run(command),
         Command::Serve(args) => serve::run(args),
+        Command::Loadtest(args) => crate::loadtest::run(args),
         Command::Flows {
             command: FlowsCommand::Check { dir },
         } => Ok(check::run(&dir)),

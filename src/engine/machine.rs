@@ -478,7 +478,10 @@ impl Turn<'_> {
                     }
                     self.st.active = None;
                     self.st.no_progress = 0;
-                    self.st.resolved.push(flow.id.clone());
+                    // A set, not a log: a long chat that asks the same thing again must not grow its state.
+                    if !self.st.resolved.contains(&flow.id) {
+                        self.st.resolved.push(flow.id.clone());
+                    }
                     self.fx.push(Effect::Resolved { flow: flow.id.clone() });
                     if *survey {
                         self.st.awaiting_rating = true;

@@ -12,7 +12,7 @@ use anyhow::Context;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Connection, Row};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite};
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -70,67 +70,120 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Pending>)
     }
 }
 
+/// Rows per multi-row statement: well under SQLite's limit of 32766 bound values.
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// Writes a group of turns in one transaction with a handful of multi-row statements: the cost of a
+/// statement (a round trip to sqlx's SQLite thread) is paid per table, not per row.
 async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::Result<()> {
     let mut tx = conn.begin().await?;
-    for (c, _) in batch {
-        write_chat(&mut tx, &c.chat).await?;
-        for m in &c.messages {
-            sqlx::query("INSERT INTO messages (chat_id, seq, at, sender, kind, author, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(&m.chat)
-                .bind(m.seq)
-                .bind(millis(m.at))
-                .bind(m.sender.as_str())
-                .bind(&m.kind)
-                .bind(&m.author)
-                .bind(&m.text)
-                .execute(&mut *tx)
-                .await?;
+    // The last state of each chat in the group wins (a chat's turns are serialised, so this is the newest).
+    let mut chats: Vec<&ChatRecord> = Vec::with_capacity(batch.len());
+    for (c, _) in batch.iter().rev() {
+        if !chats.iter().any(|k| k.id == c.chat.id) {
+            chats.push(&c.chat);
         }
-        for w in &c.whispers {
-            sqlx::query("INSERT INTO whispers (chat_id, at, body) VALUES (?, ?, ?)")
-                .bind(&w.chat)
-                .bind(millis(w.at))
-                .bind(w.body.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        for k in &c.callbacks {
-            sqlx::query("INSERT INTO callbacks (chat_id, at, queue, reason, phone, note, by) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(&k.chat)
-                .bind(millis(k.at))
-                .bind(&k.queue)
-                .bind(&k.reason)
-                .bind(&k.phone)
-                .bind(&k.note)
-                .bind(&k.by)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for a in &c.audits {
-            sqlx::query("INSERT INTO audit (at, chat_id, actor, kind, detail) VALUES (?, ?, ?, ?, ?)")
-                .bind(millis(a.at))
-                .bind(&a.chat)
-                .bind(&a.actor)
-                .bind(&a.kind)
-                .bind(&a.detail)
-                .execute(&mut *tx)
-                .await?;
-        }
+    }
+    for rows in chats.chunks(ROWS_PER_STATEMENT / 4) {
+        write_chats(&mut tx, rows).await?;
+    }
+    let messages: Vec<&MessageRecord> = batch.iter().flat_map(|(c, _)| &c.messages).collect();
+    for rows in messages.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO messages (chat_id, seq, at, sender, kind, author, body) ");
+        q.push_values(rows, |mut b, m| {
+            b.push_bind(&m.chat)
+                .push_bind(m.seq)
+                .push_bind(millis(m.at))
+                .push_bind(m.sender.as_str())
+                .push_bind(&m.kind)
+                .push_bind(&m.author)
+                .push_bind(&m.text);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    let whispers: Vec<&WhisperRecord> = batch.iter().flat_map(|(c, _)| &c.whispers).collect();
+    for rows in whispers.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO whispers (chat_id, at, body) ");
+        q.push_values(rows, |mut b, w| {
+            b.push_bind(&w.chat).push_bind(millis(w.at)).push_bind(w.body.to_string());
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    let callbacks: Vec<&CallbackRecord> = batch.iter().flat_map(|(c, _)| &c.callbacks).collect();
+    for rows in callbacks.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO callbacks (chat_id, at, queue, reason, phone, note, by) ");
+        q.push_values(rows, |mut b, k| {
+            b.push_bind(&k.chat)
+                .push_bind(millis(k.at))
+                .push_bind(&k.queue)
+                .push_bind(&k.reason)
+                .push_bind(&k.phone)
+                .push_bind(&k.note)
+                .push_bind(&k.by);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    let audits: Vec<&AuditRecord> = batch.iter().flat_map(|(c, _)| &c.audits).collect();
+    for rows in audits.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO audit (at, chat_id, actor, kind, detail) ");
+        q.push_values(rows, |mut b, a| {
+            b.push_bind(millis(a.at))
+                .push_bind(&a.chat)
+                .push_bind(&a.actor)
+                .push_bind(&a.kind)
+                .push_bind(&a.detail);
+        });
+        q.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-async fn write_chat(tx: &mut SqliteConnection, c: &ChatRecord) -> anyhow::Result<()> {
-    let st = &c.state;
-    let handoff = st.handoff.as_ref();
-    sqlx::query(
+async fn write_chats(tx: &mut SqliteConnection, rows: &[&ChatRecord]) -> anyhow::Result<()> {
+    let states = rows
+        .iter()
+        .map(|c| serde_json::to_string(&c.state))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO chats (id, token_hash, created_at, updated_at, last_patient_at, status, language, state, seq, \
          exchanges, queue, priority, handoff_reason, handoff_at, queued_at, interpreter, agent, accepted_at, \
          first_agent_reply_at, contained, phone_escalation, csat, closed_at, closed_by, disposition, review_needed, \
-         review_reason_right, review_reason) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, last_patient_at = excluded.last_patient_at, \
+         review_reason_right, review_reason) ",
+    );
+    q.push_values(rows.iter().zip(&states), |mut b, (c, state)| {
+        let st = &c.state;
+        let handoff = st.handoff.as_ref();
+        b.push_bind(&c.id)
+            .push_bind(&c.token_hash)
+            .push_bind(millis(c.created_at))
+            .push_bind(millis(c.updated_at))
+            .push_bind(c.last_patient_at.map(millis))
+            .push_bind(label(&st.status))
+            .push_bind(st.language.code())
+            .push_bind(state)
+            .push_bind(c.seq)
+            .push_bind(i64::from(st.exchanges))
+            .push_bind(handoff.map(|h| h.queue.clone()))
+            .push_bind(handoff.map(|h| label(&h.priority)))
+            .push_bind(handoff.map(|h| h.reason.as_str()))
+            .push_bind(c.handoff_at.map(millis))
+            .push_bind(c.queued_at.map(millis))
+            .push_bind(c.interpreter)
+            .push_bind(&c.agent)
+            .push_bind(c.accepted_at.map(millis))
+            .push_bind(c.first_agent_reply_at.map(millis))
+            .push_bind(c.contained)
+            .push_bind(c.phone_escalation)
+            .push_bind(c.csat.map(i64::from))
+            .push_bind(c.closed_at.map(millis))
+            .push_bind(&c.closed_by)
+            .push_bind(&c.disposition)
+            .push_bind(c.review.map(|r| r.needed))
+            .push_bind(c.review.map(|r| r.reason_right))
+            .push_bind(c.review.and_then(|r| r.correct_reason).map(|r| r.as_str()));
+    });
+    q.push(
+        " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, last_patient_at = excluded.last_patient_at, \
          status = excluded.status, language = excluded.language, state = excluded.state, seq = excluded.seq, \
          exchanges = excluded.exchanges, queue = excluded.queue, priority = excluded.priority, \
          handoff_reason = excluded.handoff_reason, handoff_at = excluded.handoff_at, queued_at = excluded.queued_at, \
@@ -139,37 +192,8 @@ async fn write_chat(tx: &mut SqliteConnection, c: &ChatRecord) -> anyhow::Result
          phone_escalation = excluded.phone_escalation, csat = excluded.csat, closed_at = excluded.closed_at, \
          closed_by = excluded.closed_by, disposition = excluded.disposition, review_needed = excluded.review_needed, \
          review_reason_right = excluded.review_reason_right, review_reason = excluded.review_reason",
-    )
-    .bind(&c.id)
-    .bind(&c.token_hash)
-    .bind(millis(c.created_at))
-    .bind(millis(c.updated_at))
-    .bind(c.last_patient_at.map(millis))
-    .bind(label(&st.status))
-    .bind(st.language.code())
-    .bind(serde_json::to_string(st)?)
-    .bind(c.seq)
-    .bind(i64::from(st.exchanges))
-    .bind(handoff.map(|h| h.queue.clone()))
-    .bind(handoff.map(|h| label(&h.priority)))
-    .bind(handoff.map(|h| h.reason.as_str()))
-    .bind(c.handoff_at.map(millis))
-    .bind(c.queued_at.map(millis))
-    .bind(c.interpreter)
-    .bind(&c.agent)
-    .bind(c.accepted_at.map(millis))
-    .bind(c.first_agent_reply_at.map(millis))
-    .bind(c.contained)
-    .bind(c.phone_escalation)
-    .bind(c.csat.map(i64::from))
-    .bind(c.closed_at.map(millis))
-    .bind(&c.closed_by)
-    .bind(&c.disposition)
-    .bind(c.review.map(|r| r.needed))
-    .bind(c.review.map(|r| r.reason_right))
-    .bind(c.review.and_then(|r| r.correct_reason).map(|r| r.as_str()))
-    .execute(tx)
-    .await?;
+    );
+    q.build().execute(tx).await?;
     Ok(())
 }
 
