@@ -410,3 +410,149 @@ async fn a_chat_flooded_by_its_patient_is_rate_limited() {
     assert_eq!(&statuses[..5], &[200; 5]);
     assert!(statuses[5..].iter().all(|s| *s == 429 || *s == 409), "{statuses:?}");
 }
+
+const TWO_EN_AGENTS: &str = r#"
+offer_timeout_seconds: 1
+agents:
+  - id: ana
+    name: Ana
+    token: test-token-ana-000000000
+    languages: [en, es]
+    skills: [general, nurse]
+  - id: bo
+    name: Bo
+    token: test-token-bo-0000000000
+    languages: [en]
+    skills: [general, nurse]
+  - id: sam
+    name: Sam
+    token: test-token-sam-000000000
+    role: supervisor
+    languages: [en]
+    skills: [general]
+    capacity: 1
+"#;
+const ANA: &str = "test-token-ana-000000000";
+const BO: &str = "test-token-bo-0000000000";
+
+async fn offers_to(s: &Server, token: &str) -> Vec<String> {
+    let (_, v) = s.get("/api/v1/agent/chats", Some(token)).await;
+    v["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["chat"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_not_taken_in_time_goes_to_another_agent() {
+    let s = server_with(TWO_EN_AGENTS, |_| {}).await;
+    s.available(ANA).await;
+    s.available(BO).await;
+    let (id, _, _) = s.start(json!({"text": "agent please"})).await;
+    let first = if offers_to(&s, ANA).await.contains(&id) { ANA } else { BO };
+    let other = if first == ANA { BO } else { ANA };
+    assert!(offers_to(&s, first).await.contains(&id));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    s.hub.tick().await;
+    assert!(!offers_to(&s, first).await.contains(&id), "the lapsed offer is withdrawn");
+    assert!(offers_to(&s, other).await.contains(&id), "and made to the other agent");
+    let (status, _) = s.post(&format!("/api/v1/agent/chats/{id}/take"), Some(first), json!({})).await;
+    assert_eq!(
+        status, 409,
+        "the first agent can no longer take it while it is offered to the other"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_carries_its_note_to_the_next_agent() {
+    let s = server_with(TWO_EN_AGENTS, |_| {}).await;
+    s.available(ANA).await;
+    let (id, token, _) = s.start(json!({"text": "agent please"})).await;
+    let (status, _) = s.post(&format!("/api/v1/agent/chats/{id}/take"), Some(ANA), json!({})).await;
+    assert_eq!(status, 200);
+    s.available(BO).await;
+    let (status, v) = s
+        .post(
+            &format!("/api/v1/agent/chats/{id}/transfer"),
+            Some(ANA),
+            json!({"queue": "en/nurse", "note": "asks about insulin dosing"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["state"]["status"], "queued");
+    assert_eq!(v["state"]["handoff"]["queue"], "en/nurse");
+    let (status, _) = s.get(&format!("/api/v1/agent/chats/{id}"), Some(ANA)).await;
+    assert_eq!(status, 403, "Ana no longer has the chat");
+    let offered_to = if offers_to(&s, BO).await.contains(&id) { BO } else { ANA };
+    let (status, view) = s.post(&format!("/api/v1/agent/chats/{id}/take"), Some(offered_to), json!({})).await;
+    assert_eq!(status, 200, "{view}");
+    assert!(view["whispers"].to_string().contains("asks about insulin dosing"), "{view}");
+    let (_, t) = s.get(&format!("/api/v1/chats/{id}"), Some(&token)).await;
+    assert_eq!(t["state"]["status"], "agent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_reach_only_what_is_theirs() {
+    let s = server_with(TWO_EN_AGENTS, |_| {}).await;
+    s.available(ANA).await;
+    let (id, _, _) = s.start(json!({"text": "agent please"})).await;
+    let (status, _) = s
+        .post(&format!("/api/v1/agent/chats/{id}/messages"), Some(ANA), json!({"text": "hi"}))
+        .await;
+    assert_eq!(status, 403, "not assigned yet: nothing to reply to");
+    let (status, _) = s.post(&format!("/api/v1/agent/chats/{id}/take"), Some(ANA), json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _) = s.get(&format!("/api/v1/agent/chats/{id}"), Some(BO)).await;
+    assert_eq!(status, 403, "Bo cannot read Ana's chat");
+    let (status, _) = s
+        .post(&format!("/api/v1/agent/chats/{id}/close"), Some(BO), json!({"disposition": "x"}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = s.get("/api/v1/supervisor/chats", Some(BO)).await;
+    assert_eq!(status, 403, "supervisor views are for supervisors");
+    let (status, v) = s.get("/api/v1/supervisor/chats", Some("test-token-sam-000000000")).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["chats"][0]["agent"], "ana", "{v}");
+    let (status, _) = s.get("/api/v1/agent/me", Some("not-an-agent-token")).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phi_in_the_whisper_is_masked_until_the_verified_chat_is_assigned() {
+    let s = server().await;
+    s.presence(ANA, "away").await;
+    let (id, token, _) = s.start(json!({"text": "is my prescription ready?"})).await;
+    s.say(&id, &token, "John Miller").await;
+    s.say(&id, &token, "11/02/1975").await;
+    let v = s.say(&id, &token, "XYZ987654").await;
+    assert_eq!(v["state"]["verified"], true, "{v}");
+    let (_, v) = s.post(&format!("/api/v1/chats/{id}/agent"), Some(&token), json!({})).await;
+    assert_eq!(v["state"]["status"], "queued", "{v}");
+    let mut console = s.ws("/api/v1/agent/ws", ANA).await;
+    s.available(ANA).await;
+    let offer = console.next_of("offer").await;
+    assert!(!offer.to_string().contains("XYZ987654"), "an offer never shows PHI: {offer}");
+    let (_, view) = s.post(&format!("/api/v1/agent/chats/{id}/take"), Some(ANA), json!({})).await;
+    assert!(
+        view["whisper"].to_string().contains("XYZ987654"),
+        "assigned and verified: shown: {view}"
+    );
+    let audit = s.hub.store.audit_of(&id).await.unwrap();
+    assert!(audit.iter().any(|a| a.kind == "phi_read" && a.actor == "ana"), "{audit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_chat_with_the_bot_is_closed_by_the_timer() {
+    let s = server_with(AGENTS, |c| c.idle_timeout = Duration::from_millis(300)).await;
+    let (id, token, _) = s.start(json!({"text": "what are your hours?"})).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    s.hub.tick().await;
+    let (_, t) = s.get(&format!("/api/v1/chats/{id}"), Some(&token)).await;
+    assert_eq!(t["state"]["status"], "closed", "{t}");
+    let (status, _) = s
+        .post(&format!("/api/v1/chats/{id}/messages"), Some(&token), json!({"text": "hello?"}))
+        .await;
+    assert_eq!(status, 409, "a closed chat says so");
+}

@@ -40,7 +40,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Hot pages (open chats, recent messages) stay in memory and are checkpointed to the main
+            // file once per many commits rather than once per few.
+            .pragma("cache_size", "-65536")
+            .pragma("wal_autocheckpoint", "8192");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.clone())
@@ -70,8 +74,20 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Pending>)
     }
 }
 
-/// Rows per multi-row statement: well under SQLite's limit of 32766 bound values.
-const ROWS_PER_STATEMENT: usize = 400;
+/// Rows per multi-row statement. A few fixed sizes, so that every statement the writer runs is one of
+/// a handful of prepared (and cached) statements: preparing a new 28-column upsert for every group
+/// size would cost more than the insert itself.
+const STATEMENT_ROWS: [usize; 4] = [64, 16, 4, 1];
+
+/// Splits `rows` into chunks whose lengths are all in `STATEMENT_ROWS`, largest first.
+fn fixed_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let size = STATEMENT_ROWS.into_iter().find(|n| *n <= rows.len())?;
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
 
 /// Writes a group of turns in one transaction with a handful of multi-row statements: the cost of a
 /// statement (a round trip to sqlx's SQLite thread) is paid per table, not per row.
@@ -84,11 +100,11 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
             chats.push(&c.chat);
         }
     }
-    for rows in chats.chunks(ROWS_PER_STATEMENT / 4) {
+    for rows in fixed_chunks(&chats) {
         write_chats(&mut tx, rows).await?;
     }
     let messages: Vec<&MessageRecord> = batch.iter().flat_map(|(c, _)| &c.messages).collect();
-    for rows in messages.chunks(ROWS_PER_STATEMENT) {
+    for rows in fixed_chunks(&messages) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO messages (chat_id, seq, at, sender, kind, author, body) ");
         q.push_values(rows, |mut b, m| {
             b.push_bind(&m.chat)
@@ -102,7 +118,7 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
         q.build().execute(&mut *tx).await?;
     }
     let whispers: Vec<&WhisperRecord> = batch.iter().flat_map(|(c, _)| &c.whispers).collect();
-    for rows in whispers.chunks(ROWS_PER_STATEMENT) {
+    for rows in fixed_chunks(&whispers) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO whispers (chat_id, at, body) ");
         q.push_values(rows, |mut b, w| {
             b.push_bind(&w.chat).push_bind(millis(w.at)).push_bind(w.body.to_string());
@@ -110,7 +126,7 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
         q.build().execute(&mut *tx).await?;
     }
     let callbacks: Vec<&CallbackRecord> = batch.iter().flat_map(|(c, _)| &c.callbacks).collect();
-    for rows in callbacks.chunks(ROWS_PER_STATEMENT) {
+    for rows in fixed_chunks(&callbacks) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO callbacks (chat_id, at, queue, reason, phone, note, by) ");
         q.push_values(rows, |mut b, k| {
             b.push_bind(&k.chat)
@@ -124,7 +140,7 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
         q.build().execute(&mut *tx).await?;
     }
     let audits: Vec<&AuditRecord> = batch.iter().flat_map(|(c, _)| &c.audits).collect();
-    for rows in audits.chunks(ROWS_PER_STATEMENT) {
+    for rows in fixed_chunks(&audits) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO audit (at, chat_id, actor, kind, detail) ");
         q.push_values(rows, |mut b, a| {
             b.push_bind(millis(a.at))
@@ -400,6 +416,14 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_are_written_in_a_few_fixed_statement_sizes() {
+        let rows: Vec<u32> = (0..90).collect();
+        let sizes: Vec<usize> = fixed_chunks(&rows).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [64, 16, 4, 4, 1, 1]);
+        assert_eq!(fixed_chunks(&rows).flatten().count(), 90);
+    }
     use crate::engine::state::LanguageSource;
     use crate::engine::{ChatState, Status};
     use crate::lang::Lang;
