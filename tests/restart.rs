@@ -140,11 +140,73 @@ fn kill_9_mid_chat_loses_nothing_and_the_queue_is_intact() {
     let (_, me) = call(&s.base, "GET", "/api/v1/agent/me", Some(ana), Value::Null);
     assert_eq!(me["chats"], json!([b_id]), "{me}");
 
-    // SIGTERM: a graceful stop that exits cleanly.
+    // SIGTERM with a patient's WebSocket open: a graceful stop that closes the socket and exits cleanly.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = format!("{}/api/v1/chats/{b_id}/ws?token={b_token}", s.base.replace("http://", "ws://"));
+    let (mut socket, _) = rt.block_on(tokio_tungstenite::connect_async(url)).unwrap();
     // SAFETY: sending a signal to our own child process.
     unsafe {
         libc::kill(s.child.id() as i32, libc::SIGTERM);
     }
-    let status = s.child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an open WebSocket must not hold the server up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(status.success(), "{status:?}");
+    // The patient's socket was told the server is going away (so the widget reconnects), not just cut.
+    let close = rt.block_on(async {
+        use futures_util::StreamExt;
+        while let Some(Ok(msg)) = socket.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(frame) = msg {
+                return frame;
+            }
+        }
+        None
+    });
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(1001));
+}
+
+#[test]
+fn serve_help_documents_every_setting_and_its_environment_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_careline"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "CARELINE_CONFIG",
+        "CARELINE_LISTEN",
+        "CARELINE_DATABASE",
+        "CARELINE_FLOWS",
+        "CARELINE_MODELS",
+        "CARELINE_NO_AGENT_FALLBACK",
+        "CARELINE_PER_IP_PER_MINUTE",
+    ] {
+        assert!(help.contains(var), "{var} missing from:\n{help}");
+    }
+    assert!(help.contains("127.0.0.1:8080"));
+}
+
+#[test]
+fn a_broken_configuration_names_file_line_and_fix_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("serve.yaml");
+    std::fs::write(&config, "listen: 127.0.0.1:0\nagnets: []\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_careline"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("serve.yaml:2:") && err.contains("did you mean `agents`"), "{err}");
 }

@@ -130,7 +130,13 @@ pub async fn serve(config: ServeConfig, clock: Clock) -> anyhow::Result<()> {
         })
     };
     let app = crate::http::router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let stopping = hub.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stopping.stop();
+        })
+        .await?;
     ticker.abort();
     eprintln!("careline: stopped; {} open chat(s) stay stored", hub.open_chat_count());
     Ok(())

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 #[derive(Deserialize)]
 pub struct Window {
-    days: Option<i64>,
+    days: Option<String>,
 }
 
 async fn load(s: &AppState, days: i64) -> Result<Summary, ApiError> {
@@ -29,7 +29,13 @@ async fn load(s: &AppState, days: i64) -> Result<Summary, ApiError> {
 }
 
 pub async fn summary(State(s): State<AppState>, Query(w): Query<Window>) -> Result<Json<Summary>, ApiError> {
-    Ok(Json(load(&s, w.days.unwrap_or(30)).await?))
+    let days = match w.days.as_deref() {
+        None => 30,
+        Some(d) => d
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("`days` is a whole number of days, not `{d}`")))?,
+    };
+    Ok(Json(load(&s, days).await?))
 }
 
 pub async fn prometheus(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {

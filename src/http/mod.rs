@@ -23,6 +23,10 @@ pub struct AppState {
 /// The OpenAPI document, served as written: `docs/openapi.json` is the one copy.
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
 pub fn router(hub: Arc<Hub>) -> Router {
     let limits = hub.config.limits;
     let state = AppState { hub };
@@ -52,10 +56,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/agent/ws", get(ws::agent))
         .route("/supervisor/chats", get(agent::live_chats))
         .route("/supervisor/callbacks", get(agent::callbacks));
-    let api = patient.merge(agent).route("/metrics/summary", get(metrics::summary)).route(
-        "/openapi.json",
-        get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }),
-    );
+    let about = Router::new()
+        .route("/metrics/summary", get(metrics::summary))
+        .route("/openapi.json", get(openapi));
+    let api = patient.merge(agent).merge(about);
     let limiter = Arc::new(limits::IpLimiter::new(limits.per_ip_per_minute));
     Router::new()
         .nest("/api/v1", api)

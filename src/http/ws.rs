@@ -53,6 +53,14 @@ enum ClientEvent {
     },
 }
 
+/// The close frame sent when the server stops: clients reconnect and reload (nothing is lost).
+fn going_away() -> axum::extract::ws::CloseFrame {
+    axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::AWAY,
+        reason: "server restarting; reconnect".into(),
+    }
+}
+
 pub async fn patient(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -60,12 +68,17 @@ pub async fn patient(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let (mut rx, state) = s.hub.patient_follow(&id, &token).await?;
+    let mut stopping = s.hub.stopping();
     Ok(sized(ws).on_upgrade(move |mut socket| async move {
         if !send_json(&mut socket, &PatientNotice::Status { state }).await {
             return;
         }
         loop {
             tokio::select! {
+                _ = stopping.changed() => {
+                    let _ = socket.send(Message::Close(Some(going_away()))).await;
+                    break;
+                }
                 notice = rx.recv() => match notice {
                     Ok(n) => if !send_json(&mut socket, &*n).await { break },
                     Err(RecvError::Lagged(_)) => if !send_json(&mut socket, &serde_json::json!({"type": "resync"})).await { break },
@@ -87,13 +100,20 @@ pub async fn patient(
 
 pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
     let id = line(&s, &token)?.account.profile.id.clone();
+    let mut stopping = s.hub.stopping();
     Ok(sized(ws).on_upgrade(move |mut socket| async move {
         let Some(l) = s.hub.agent(&id) else { return };
         let mut rx = s.hub.agent_follow(l);
-        let hello = AgentNotice::Queues { queues: s.hub.queues_for(l) };
+        let hello = AgentNotice::Queues {
+            queues: s.hub.queues_for(l),
+        };
         if send_json(&mut socket, &hello).await {
             loop {
                 tokio::select! {
+                    _ = stopping.changed() => {
+                        let _ = socket.send(Message::Close(Some(going_away()))).await;
+                        break;
+                    }
                     notice = rx.recv() => match notice {
                         Ok(n) => if !send_json(&mut socket, &*n).await { break },
                         Err(RecvError::Lagged(_)) => if !send_json(&mut socket, &serde_json::json!({"type": "resync"})).await { break },
@@ -103,8 +123,15 @@ pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSock
                         Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientEvent>(&t) {
                             Ok(ClientEvent::Typing { chat: Some(chat) }) => { let _ = s.hub.agent_typing(l, &chat).await; }
                             Ok(ClientEvent::Status { status }) => {
-                                let p = match status.as_str() { "available" => Presence::Available, "away" => Presence::Away, _ => Presence::Offline };
-                                s.hub.set_presence(&id, p);
+                                let p = match status.as_str() {
+                                    "available" => Some(Presence::Available),
+                                    "away" => Some(Presence::Away),
+                                    "offline" => Some(Presence::Offline),
+                                    _ => None,
+                                };
+                                if let Some(p) = p {
+                                    s.hub.set_presence(&id, p);
+                                }
                             }
                             _ => {}
                         },

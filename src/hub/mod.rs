@@ -135,6 +135,8 @@ pub struct Hub {
     /// SHA-256 of each agent token -> agent id: tokens are compared by hash, never as strings.
     agent_tokens: HashMap<Vec<u8>, String>,
     waits: Mutex<HashMap<String, VecDeque<i64>>>,
+    /// Flips to true when the server stops: long-lived WebSockets close instead of holding shutdown.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// A refused message as the hub reports it: too long is its own case (HTTP 413).
@@ -188,6 +190,7 @@ impl Hub {
             agents,
             agent_tokens,
             waits: Mutex::new(HashMap::new()),
+            stopping: tokio::sync::watch::Sender::new(false),
         };
         hub.restore().await?;
         Ok(Arc::new(hub))
@@ -224,6 +227,16 @@ impl Hub {
         }
         tracing::info!(open = chats.len(), "restored open chats");
         Ok(())
+    }
+
+    /// Tells every WebSocket to close: the server is stopping.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves when the server starts stopping.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 
     pub fn open_chat_count(&self) -> usize {
