@@ -50,6 +50,9 @@ pub struct Limits {
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub database: PathBuf,
+    /// The encryption keyring; `None` means beside the database (`careline.key`). Keep it elsewhere in
+    /// production, or pass the keys in `CARELINE_KEYS`.
+    pub key_file: Option<PathBuf>,
     pub flows: PathBuf,
     pub models: PathBuf,
     pub directory: PathBuf,
@@ -69,6 +72,7 @@ impl Default for ServeConfig {
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: PathBuf::from("data/careline.db"),
+            key_file: None,
             flows: PathBuf::from("flows"),
             models: PathBuf::from("models"),
             directory: PathBuf::from("fixtures/demo_directory.json"),
@@ -89,6 +93,7 @@ impl Default for ServeConfig {
 const KEYS: &[&str] = &[
     "listen",
     "database",
+    "key_file",
     "flows",
     "models",
     "directory",
@@ -102,6 +107,11 @@ const AGENT_KEYS: &[&str] = &["id", "name", "token", "role", "languages", "skill
 const LIMIT_KEYS: &[&str] = &["per_ip_per_minute", "per_chat_per_minute", "max_body_bytes"];
 
 impl ServeConfig {
+    /// Where the keyring is read from (and created on first start).
+    pub fn key_path(&self) -> PathBuf {
+        self.key_file.clone().unwrap_or_else(|| self.database.with_extension("key"))
+    }
+
     /// Defaults overlaid with the file at `path`.
     pub fn from_file(path: &Path) -> Result<ServeConfig, Vec<Diagnostic>> {
         let name = path.display().to_string();
@@ -150,6 +160,9 @@ impl ServeConfig {
             if let Some(s) = m.string(key, &mut diags) {
                 *slot = PathBuf::from(s);
             }
+        }
+        if let Some(k) = m.string("key_file", &mut diags) {
+            c.key_file = Some(PathBuf::from(k));
         }
         if let Some(n) = m.get("no_agent_fallback") {
             match n.as_str() {

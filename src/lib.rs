@@ -14,6 +14,7 @@
 //! modules never import tokio or reqwest (`tests/tidy.rs` checks).
 
 pub mod action;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod convtest;

@@ -1,6 +1,7 @@
 //! The `careline` command line. Thin: each subcommand loads what it needs and calls the same core the
 //! server uses. Exit codes: 0 ok, 1 a check or test failed, 2 could not run.
 
+mod admin;
 mod chat;
 mod check;
 mod eval;
@@ -46,6 +47,16 @@ enum Command {
         #[command(subcommand)]
         command: eval::EvalCommand,
     },
+    /// Verify or export the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: admin::AuditCommand,
+    },
+    /// Manage the encryption keys of the store.
+    Keys {
+        #[command(subcommand)]
+        command: admin::KeysCommand,
+    },
     /// Run the chat server: patient and agent APIs, queues, WebSockets, SQLite persistence.
     Serve(serve::ServeArgs),
     /// Drive a real server with simulated patients and agents; print throughput, latency and memory.
@@ -76,6 +87,8 @@ pub fn main() -> ExitCode {
         Command::Chat(args) => chat::run(args),
         Command::Eval { command } => eval::run(command),
         Command::Serve(args) => serve::run(args),
+        Command::Audit { command } => admin::audit(command),
+        Command::Keys { command } => admin::keys(command),
         Command::Loadtest(args) => crate::loadtest::run(args),
         Command::Flows {
             command: FlowsCommand::Check { dir },

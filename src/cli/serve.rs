@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct ServeArgs {
     /// YAML configuration file (agents, limits, timeouts; see docs/serving.md).
     #[arg(long, env = "CARELINE_CONFIG")]
@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// SQLite database file, created with its directory if missing [default: data/careline.db].
     #[arg(long, env = "CARELINE_DATABASE")]
     database: Option<PathBuf>,
+    /// Encryption keyring file, created on first start [default: beside the database, `careline.key`].
+    /// `CARELINE_KEYS` (`id:hex;id:hex`) takes precedence over any file.
+    #[arg(long, env = "CARELINE_KEY_FILE")]
+    key_file: Option<PathBuf>,
     /// Flow directory [default: flows].
     #[arg(long, env = "CARELINE_FLOWS")]
     flows: Option<PathBuf>,
@@ -70,6 +74,9 @@ impl ServeArgs {
             if let Some(v) = flag {
                 *slot = v.clone();
             }
+        }
+        if let Some(v) = &self.key_file {
+            c.key_file = Some(v.clone());
         }
         if let Some(v) = self.no_agent_fallback {
             c.no_agent = v;
@@ -144,8 +151,21 @@ pub async fn serve(config: ServeConfig, clock: Clock) -> anyhow::Result<()> {
 
 /// The hub on the configured SQLite file, with every open chat restored.
 pub async fn start_hub(runner: Runner, config: ServeConfig, clock: Clock) -> anyhow::Result<Arc<Hub>> {
-    let store = SqliteStore::open(&config.database).await?;
+    let store = open_store(&config).await?;
     Hub::start(runner, Arc::new(store), config, clock).await
+}
+
+/// The configured store with its keyring (created, and announced, on first start).
+pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
+    let path = config.key_path();
+    let (keys, created) = crate::store::cipher::Keyring::load_or_create(&path)?;
+    if created {
+        eprintln!(
+            "careline: created encryption key {}: back it up and keep it apart from the database; without it the transcripts cannot be read",
+            path.display()
+        );
+    }
+    SqliteStore::open(&config.database, Arc::new(keys)).await
 }
 
 async fn shutdown_signal() {

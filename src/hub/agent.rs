@@ -168,6 +168,7 @@ impl Hub {
                 actor: line.account.profile.id.clone(),
                 kind: "phi_read".into(),
                 detail: "whisper with slots opened".into(),
+                ip: None,
             };
             let mut live = chat.record.lock().await;
             let mut tx = Tx::new(&live, self.clock.now());

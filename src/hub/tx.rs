@@ -84,6 +84,7 @@ impl Tx {
             actor: actor.to_string(),
             kind: kind.to_string(),
             detail,
+            ip: None,
         });
     }
 

@@ -5,6 +5,7 @@
 //! turn (the chat row, its new messages, whispers, call-backs, audit records) is durable; the server
 //! acknowledges a message only after that. A turn is one transaction: a crash leaves all of it or none.
 
+pub mod cipher;
 mod records;
 mod sqlite;
 
@@ -35,6 +36,10 @@ pub trait Store: Send + Sync {
     fn facts(&self, since: DateTime<Utc>) -> StoreFuture<'_, Vec<ChatFacts>>;
     /// Audit records for one chat, oldest first.
     fn audit_of<'a>(&'a self, chat: &'a str) -> StoreFuture<'a, Vec<AuditRecord>>;
+    /// The audit log with its chain, oldest first, optionally limited to `[from, to)`.
+    fn audit_chain(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> StoreFuture<'_, Vec<crate::audit::Chained>>;
+    /// Re-encrypts every sealed value with `new`'s active key (key rotation); returns how many.
+    fn reseal(&self, new: std::sync::Arc<cipher::Keyring>) -> StoreFuture<'_, usize>;
 }
 
 /// Milliseconds since the epoch: how every time is stored (portable across SQLite and PostgreSQL).

@@ -145,7 +145,10 @@ pub struct AuditRecord {
     pub chat: Option<String>,
     pub actor: String,
     pub kind: String,
+    /// What happened, in words; never a patient's message text.
     pub detail: String,
+    /// Where the action came from (client address), when known.
+    pub ip: Option<String>,
 }
 
 /// Everything one turn changed, written in one transaction.

@@ -5,15 +5,19 @@
 //! (group commit): SQLite takes one writer at a time anyway, and one fsync for many turns is what lets
 //! a 2-core machine store thousands of messages a second. Reads use a small pool beside it.
 
+use crate::audit::Chained;
 use crate::engine::ChatState;
+use crate::store::cipher::Keyring;
 use crate::store::records::{AuditRecord, CallbackRecord, ChatFacts, ChatRecord, Commit, MessageRecord, Review, Sender, WhisperRecord};
 use crate::store::{Store, StoreFuture, from_millis, millis};
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Connection, QueryBuilder, Row, Sqlite};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,11 +30,21 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Why a channel: the writer task owns the one write connection; callers wait on their oneshot.
     writer: mpsc::Sender<Pending>,
+    keys: Arc<Keyring>,
+}
+
+/// The writer task's own state: its connection, and where the audit chain stands.
+struct Writer {
+    conn: SqliteConnection,
+    keys: Arc<Keyring>,
+    next_audit_id: i64,
+    last_hash: Vec<u8>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and runs migrations.
-    pub async fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+    /// Opens (creating if needed) the database file and runs migrations. `keys` seal what patients
+    /// wrote and what identifies them.
+    pub async fn open(path: &Path, keys: Arc<Keyring>) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -57,16 +71,38 @@ impl SqliteStore {
             .await
             .with_context(|| format!("migrating {}", path.display()))?;
         let conn = SqliteConnection::connect_with(&options).await?;
-        let (writer, rx) = mpsc::channel(4 * GROUP_LIMIT);
-        tokio::spawn(write_loop(conn, rx));
-        Ok(SqliteStore { pool, writer })
+        let head = sqlx::query("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&pool)
+            .await?;
+        let (last_id, last_hash) = match head {
+            Some(row) => (
+                row.try_get::<i64, _>("id")?,
+                row.try_get::<Option<Vec<u8>>, _>("hash")?.unwrap_or_default(),
+            ),
+            None => (0, Vec::new()),
+        };
+        let writer = Writer {
+            conn,
+            keys: keys.clone(),
+            next_audit_id: last_id + 1,
+            last_hash,
+        };
+        let (tx, rx) = mpsc::channel(4 * GROUP_LIMIT);
+        tokio::spawn(write_loop(writer, rx));
+        Ok(SqliteStore { pool, writer: tx, keys })
     }
 }
 
-async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Pending>) {
+async fn write_loop(mut w: Writer, mut rx: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(GROUP_LIMIT);
     while rx.recv_many(&mut batch, GROUP_LIMIT).await > 0 {
-        let result = write_group(&mut conn, &batch).await.map_err(|e| format!("{e:#}"));
+        let (next_id, last_hash) = (w.next_audit_id, w.last_hash.clone());
+        let result = write_group(&mut w, &batch).await.map_err(|e| format!("{e:#}"));
+        if result.is_err() {
+            // Rolled back: the chain continues from where it stood.
+            w.next_audit_id = next_id;
+            w.last_hash = last_hash;
+        }
         if let Err(e) = &result {
             tracing::error!(error = %e, turns = batch.len(), "storing turns failed");
         }
@@ -93,8 +129,9 @@ fn fixed_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
 
 /// Writes a group of turns in one transaction with a handful of multi-row statements: the cost of a
 /// statement (a round trip to sqlx's SQLite thread) is paid per table, not per row.
-async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::Result<()> {
-    let mut tx = conn.begin().await?;
+async fn write_group(w: &mut Writer, batch: &[Pending]) -> anyhow::Result<()> {
+    let keys = w.keys.clone();
+    let mut tx = w.conn.begin().await?;
     // The last state of each chat in the group wins (a chat's turns are serialised, so this is the newest).
     let mut chats: Vec<&ChatRecord> = Vec::with_capacity(batch.len());
     for (c, _) in batch.iter().rev() {
@@ -103,7 +140,7 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
         }
     }
     for rows in fixed_chunks(&chats) {
-        write_chats(&mut tx, rows).await?;
+        write_chats(&mut tx, rows, &keys).await?;
     }
     let messages: Vec<&MessageRecord> = batch.iter().flat_map(|(c, _)| &c.messages).collect();
     for rows in fixed_chunks(&messages) {
@@ -115,7 +152,7 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
                 .push_bind(m.sender.as_str())
                 .push_bind(&m.kind)
                 .push_bind(&m.author)
-                .push_bind(&m.text);
+                .push_bind(keys.seal(m.text.as_bytes(), &message_place(&m.chat, m.seq)));
         });
         q.build().execute(&mut *tx).await?;
     }
@@ -123,7 +160,10 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
     for rows in fixed_chunks(&whispers) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO whispers (chat_id, at, body) ");
         q.push_values(rows, |mut b, w| {
-            b.push_bind(&w.chat).push_bind(millis(w.at)).push_bind(w.body.to_string());
+            let place = whisper_place(&w.chat, millis(w.at));
+            b.push_bind(&w.chat)
+                .push_bind(millis(w.at))
+                .push_bind(keys.seal(w.body.to_string().as_bytes(), &place));
         });
         q.build().execute(&mut *tx).await?;
     }
@@ -131,25 +171,37 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
     for rows in fixed_chunks(&callbacks) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO callbacks (chat_id, at, queue, reason, phone, note, by) ");
         q.push_values(rows, |mut b, k| {
+            let place = callback_place(&k.chat, millis(k.at));
             b.push_bind(&k.chat)
                 .push_bind(millis(k.at))
                 .push_bind(&k.queue)
                 .push_bind(&k.reason)
-                .push_bind(&k.phone)
-                .push_bind(&k.note)
+                .push_bind(k.phone.as_ref().map(|p| keys.seal(p.as_bytes(), &format!("{place}|phone"))))
+                .push_bind(k.note.as_ref().map(|n| keys.seal(n.as_bytes(), &format!("{place}|note"))))
                 .push_bind(&k.by);
         });
         q.build().execute(&mut *tx).await?;
     }
-    let audits: Vec<&AuditRecord> = batch.iter().flat_map(|(c, _)| &c.audits).collect();
-    for rows in fixed_chunks(&audits) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO audit (at, chat_id, actor, kind, detail) ");
-        q.push_values(rows, |mut b, a| {
-            b.push_bind(millis(a.at))
+    // The audit chain: ids assigned here, in commit order, each record hashed onto the one before.
+    let mut chained = Vec::new();
+    for a in batch.iter().flat_map(|(c, _)| &c.audits) {
+        let id = w.next_audit_id;
+        let hash = crate::audit::link(&w.last_hash, id, a);
+        chained.push((id, a, std::mem::replace(&mut w.last_hash, hash.clone()), hash));
+        w.next_audit_id += 1;
+    }
+    for rows in fixed_chunks(&chained) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO audit (id, at, chat_id, actor, kind, detail, ip, prev_hash, hash) ");
+        q.push_values(rows, |mut b, (id, a, prev, hash)| {
+            b.push_bind(*id)
+                .push_bind(millis(a.at))
                 .push_bind(&a.chat)
                 .push_bind(&a.actor)
                 .push_bind(&a.kind)
-                .push_bind(&a.detail);
+                .push_bind(&a.detail)
+                .push_bind(&a.ip)
+                .push_bind(prev)
+                .push_bind(hash);
         });
         q.build().execute(&mut *tx).await?;
     }
@@ -157,11 +209,11 @@ async fn write_group(conn: &mut SqliteConnection, batch: &[Pending]) -> anyhow::
     Ok(())
 }
 
-async fn write_chats(tx: &mut SqliteConnection, rows: &[&ChatRecord]) -> anyhow::Result<()> {
+async fn write_chats(tx: &mut SqliteConnection, rows: &[&ChatRecord], keys: &Keyring) -> anyhow::Result<()> {
     let states = rows
         .iter()
-        .map(|c| serde_json::to_string(&c.state))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|c| Ok(keys.seal(serde_json::to_string(&c.state)?.as_bytes(), &chat_place(&c.id))))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO chats (id, token_hash, created_at, updated_at, last_patient_at, status, language, state, seq, \
          exchanges, queue, priority, handoff_reason, handoff_at, queued_at, interpreter, agent, accepted_at, \
@@ -215,6 +267,34 @@ async fn write_chats(tx: &mut SqliteConnection, rows: &[&ChatRecord]) -> anyhow:
     Ok(())
 }
 
+/// Where each sealed value lives: its associated data, so a value moved to another row fails to open.
+fn chat_place(id: &str) -> String {
+    format!("chats|{id}|state")
+}
+
+fn message_place(chat: &str, seq: i64) -> String {
+    format!("messages|{chat}|{seq}")
+}
+
+fn whisper_place(chat: &str, at: i64) -> String {
+    format!("whispers|{chat}|{at}")
+}
+
+fn callback_place(chat: &str, at: i64) -> String {
+    format!("callbacks|{chat}|{at}")
+}
+
+/// Reads a sealed column and opens it as text.
+fn open_text(keys: &Keyring, row: &SqliteRow, col: &str, place: &str) -> anyhow::Result<String> {
+    let raw: Vec<u8> = sealed_bytes(row, col)?;
+    Ok(String::from_utf8(keys.open(&raw, place)?)?)
+}
+
+/// A column's bytes whether it holds a sealed BLOB or legacy TEXT.
+fn sealed_bytes(row: &SqliteRow, col: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(row.try_get_unchecked::<Vec<u8>, _>(col)?)
+}
+
 /// A unit enum's serde name (`"queued"`, `"crisis"`): the same words the API uses.
 fn label<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
@@ -223,7 +303,7 @@ fn label<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-fn opt_time(row: &SqliteRow, col: &str) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+fn opt_time(row: &SqliteRow, col: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
     Ok(row.try_get::<Option<i64>, _>(col)?.map(from_millis))
 }
 
@@ -238,10 +318,10 @@ fn review(row: &SqliteRow) -> anyhow::Result<Option<Review>> {
     }))
 }
 
-fn chat_record(row: &SqliteRow) -> anyhow::Result<ChatRecord> {
+fn chat_record(row: &SqliteRow, keys: &Keyring) -> anyhow::Result<ChatRecord> {
     let id: String = row.try_get("id")?;
-    let state: ChatState =
-        serde_json::from_str(row.try_get::<&str, _>("state")?).with_context(|| format!("chat {id}: stored state does not decode"))?;
+    let state: ChatState = serde_json::from_str(&open_text(keys, row, "state", &chat_place(&id))?)
+        .with_context(|| format!("chat {id}: stored state does not decode"))?;
     Ok(ChatRecord {
         token_hash: row.try_get("token_hash")?,
         created_at: from_millis(row.try_get("created_at")?),
@@ -266,6 +346,17 @@ fn chat_record(row: &SqliteRow) -> anyhow::Result<ChatRecord> {
     })
 }
 
+fn audit_record(r: &SqliteRow) -> anyhow::Result<AuditRecord> {
+    Ok(AuditRecord {
+        at: from_millis(r.try_get("at")?),
+        chat: r.try_get("chat_id")?,
+        actor: r.try_get("actor")?,
+        kind: r.try_get("kind")?,
+        detail: r.try_get("detail")?,
+        ip: r.try_get("ip")?,
+    })
+}
+
 impl Store for SqliteStore {
     fn commit(&self, commit: Commit) -> StoreFuture<'_, ()> {
         Box::pin(async move {
@@ -285,7 +376,7 @@ impl Store for SqliteStore {
             let rows = sqlx::query("SELECT * FROM chats WHERE status <> 'closed' ORDER BY created_at")
                 .fetch_all(&self.pool)
                 .await?;
-            rows.iter().map(chat_record).collect()
+            rows.iter().map(|r| chat_record(r, &self.keys)).collect()
         })
     }
 
@@ -295,7 +386,7 @@ impl Store for SqliteStore {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-            row.as_ref().map(chat_record).transpose()
+            row.as_ref().map(|r| chat_record(r, &self.keys)).transpose()
         })
     }
 
@@ -307,14 +398,16 @@ impl Store for SqliteStore {
                 .await?;
             rows.iter()
                 .map(|r| {
+                    let chat: String = r.try_get("chat_id")?;
+                    let seq: i64 = r.try_get("seq")?;
                     Ok(MessageRecord {
-                        chat: r.try_get("chat_id")?,
-                        seq: r.try_get("seq")?,
+                        text: open_text(&self.keys, r, "body", &message_place(&chat, seq))?,
+                        chat,
+                        seq,
                         at: from_millis(r.try_get("at")?),
                         sender: Sender::parse(r.try_get("sender")?),
                         kind: r.try_get("kind")?,
                         author: r.try_get("author")?,
-                        text: r.try_get("body")?,
                     })
                 })
                 .collect()
@@ -329,10 +422,12 @@ impl Store for SqliteStore {
                 .await?;
             rows.iter()
                 .map(|r| {
+                    let chat: String = r.try_get("chat_id")?;
+                    let at: i64 = r.try_get("at")?;
                     Ok(WhisperRecord {
-                        chat: r.try_get("chat_id")?,
-                        at: from_millis(r.try_get("at")?),
-                        body: serde_json::from_str(r.try_get("body")?)?,
+                        body: serde_json::from_str(&open_text(&self.keys, r, "body", &whisper_place(&chat, at))?)?,
+                        chat,
+                        at: from_millis(at),
                     })
                 })
                 .collect()
@@ -347,13 +442,22 @@ impl Store for SqliteStore {
                 .await?;
             rows.iter()
                 .map(|r| {
+                    let chat: String = r.try_get("chat_id")?;
+                    let at: i64 = r.try_get("at")?;
+                    let place = callback_place(&chat, at);
+                    let open = |col: &str| -> anyhow::Result<Option<String>> {
+                        match r.try_get_unchecked::<Option<Vec<u8>>, _>(col)? {
+                            Some(raw) => Ok(Some(String::from_utf8(self.keys.open(&raw, &format!("{place}|{col}"))?)?)),
+                            None => Ok(None),
+                        }
+                    };
                     Ok(CallbackRecord {
-                        chat: r.try_get("chat_id")?,
-                        at: from_millis(r.try_get("at")?),
+                        phone: open("phone")?,
+                        note: open("note")?,
+                        chat,
+                        at: from_millis(at),
                         queue: r.try_get("queue")?,
                         reason: r.try_get("reason")?,
-                        phone: r.try_get("phone")?,
-                        note: r.try_get("note")?,
                         by: r.try_get("by")?,
                     })
                 })
@@ -361,7 +465,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn facts(&self, since: chrono::DateTime<chrono::Utc>) -> StoreFuture<'_, Vec<ChatFacts>> {
+    fn facts(&self, since: DateTime<Utc>) -> StoreFuture<'_, Vec<ChatFacts>> {
         Box::pin(async move {
             let rows = sqlx::query(
                 "SELECT created_at, language, exchanges, status, queue, handoff_reason, handoff_at, queued_at, \
@@ -400,17 +504,80 @@ impl Store for SqliteStore {
                 .bind(chat)
                 .fetch_all(&self.pool)
                 .await?;
+            rows.iter().map(audit_record).collect()
+        })
+    }
+
+    fn audit_chain(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> StoreFuture<'_, Vec<Chained>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT * FROM audit WHERE at >= ? AND at < ? ORDER BY id")
+                .bind(from.map_or(i64::MIN, millis))
+                .bind(to.map_or(i64::MAX, millis))
+                .fetch_all(&self.pool)
+                .await?;
             rows.iter()
                 .map(|r| {
-                    Ok(AuditRecord {
-                        at: from_millis(r.try_get("at")?),
-                        chat: r.try_get("chat_id")?,
-                        actor: r.try_get("actor")?,
-                        kind: r.try_get("kind")?,
-                        detail: r.try_get("detail")?,
+                    Ok(Chained {
+                        id: r.try_get("id")?,
+                        record: audit_record(r)?,
+                        prev_hash: r.try_get::<Option<Vec<u8>>, _>("prev_hash")?.unwrap_or_default(),
+                        hash: r.try_get::<Option<Vec<u8>>, _>("hash")?.unwrap_or_default(),
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn reseal(&self, new: Arc<Keyring>) -> StoreFuture<'_, usize> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await?;
+            let mut tx = conn.begin().await?;
+            let mut count = 0;
+            // (table, the columns that name a row, the sealed column)
+            for (table, key_cols, col) in [
+                ("chats", "id", "state"),
+                ("messages", "chat_id, seq", "body"),
+                ("whispers", "id, chat_id, at", "body"),
+                ("callbacks", "id, chat_id, at", "phone"),
+                ("callbacks", "id, chat_id, at", "note"),
+            ] {
+                let rows = sqlx::query(&format!("SELECT {key_cols}, {col} AS v FROM {table} WHERE {col} IS NOT NULL"))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for row in rows {
+                    let (place, filter) = match table {
+                        "chats" => (chat_place(&row.try_get::<String, _>("id")?), "id = ?"),
+                        "messages" => (
+                            message_place(&row.try_get::<String, _>("chat_id")?, row.try_get("seq")?),
+                            "chat_id = ? AND seq = ?",
+                        ),
+                        "whispers" => (whisper_place(&row.try_get::<String, _>("chat_id")?, row.try_get("at")?), "id = ?"),
+                        _ => (
+                            format!(
+                                "{}|{col}",
+                                callback_place(&row.try_get::<String, _>("chat_id")?, row.try_get("at")?)
+                            ),
+                            "id = ?",
+                        ),
+                    };
+                    let stored = sealed_bytes(&row, "v")?;
+                    if new.is_current(&stored) {
+                        continue;
+                    }
+                    let plain = self.keys.open(&stored, &place).or_else(|_| new.open(&stored, &place))?;
+                    let update = format!("UPDATE {table} SET {col} = ? WHERE {filter}");
+                    let q = sqlx::query(&update).bind(new.seal(&plain, &place));
+                    let q = match table {
+                        "chats" => q.bind(row.try_get::<String, _>("id")?),
+                        "messages" => q.bind(row.try_get::<String, _>("chat_id")?).bind(row.try_get::<i64, _>("seq")?),
+                        _ => q.bind(row.try_get::<i64, _>("id")?),
+                    };
+                    q.execute(&mut *tx).await?;
+                    count += 1;
+                }
+            }
+            tx.commit().await?;
+            Ok(count)
         })
     }
 }
@@ -430,8 +597,12 @@ mod tests {
     use crate::engine::{ChatState, Status};
     use crate::lang::Lang;
 
-    fn at(s: i64) -> chrono::DateTime<chrono::Utc> {
+    fn at(s: i64) -> DateTime<Utc> {
         from_millis(1_800_000_000_000 + s * 1000)
+    }
+
+    fn keys() -> Arc<Keyring> {
+        Arc::new(Keyring::parse(&format!("1:{}", "22".repeat(32))).unwrap())
     }
 
     #[tokio::test]
@@ -439,7 +610,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("careline.db");
         {
-            let store = SqliteStore::open(&path).await.unwrap();
+            let store = SqliteStore::open(&path, keys()).await.unwrap();
             let mut state = ChatState::new(Lang::Es, LanguageSource::Chosen);
             state.status = Status::Queued;
             let mut chat = ChatRecord::new("c1".into(), vec![7; 32], state, at(0));
@@ -465,7 +636,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = SqliteStore::open(&path, keys()).await.unwrap();
         let open = store.open_chats().await.unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].state.language, Lang::Es);
