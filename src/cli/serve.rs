@@ -44,6 +44,16 @@ pub struct ServeArgs {
     /// Patient messages per minute in one chat; 0 for no limit [default: 30].
     #[arg(long, env = "CARELINE_PER_CHAT_PER_MINUTE")]
     per_chat_per_minute: Option<u32>,
+    /// PEM certificate chain: serve HTTPS (TLS 1.2 and 1.3 only, with HSTS).
+    #[arg(long, env = "CARELINE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "CARELINE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy on the same host
+    /// or private network). Without TLS the server otherwise refuses to listen beyond loopback.
+    #[arg(long, env = "CARELINE_ALLOW_PLAIN_HTTP")]
+    allow_plain_http: bool,
     /// Start the service clock at this time (RFC 3339) instead of now: for demos and tests of
     /// contact-centre hours. It then runs at normal speed.
     #[arg(long, env = "CARELINE_CLOCK_START", hide = true)]
@@ -97,18 +107,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .try_init();
     let config = args.resolve()?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::http::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    if tls.is_none() && !config.listen.ip().is_loopback() && !args.allow_plain_http {
+        anyhow::bail!(
+            "refusing to serve plain HTTP on {}: patients' messages would cross the network unencrypted. \
+             Give --tls-cert and --tls-key, or listen on 127.0.0.1 behind a TLS proxy, or pass --allow-plain-http",
+            config.listen
+        );
+    }
     let clock = args.clock_start.map_or_else(Clock::system, |t| Clock::starting_at(t.to_utc()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(config, clock))?;
+    runtime.block_on(serve(config, clock, tls))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then stops accepting, finishes requests in flight (each
 /// one's commit included) and exits: nothing acknowledged is lost.
-pub async fn serve(config: ServeConfig, clock: Clock) -> anyhow::Result<()> {
+pub async fn serve(config: ServeConfig, clock: Clock, tls: Option<rustls::ServerConfig>) -> anyhow::Result<()> {
     let runner = super::load_runner(&super::DataArgs {
         flows: config.flows.clone(),
         models: config.models.clone(),
@@ -122,10 +143,18 @@ pub async fn serve(config: ServeConfig, clock: Clock) -> anyhow::Result<()> {
     if hub.config.agents.is_empty() {
         eprintln!("careline: no agents configured: hand-offs wait in their queues (add agents with --config, see docs/serving.md)");
     }
-    if !addr.ip().is_loopback() {
-        eprintln!("careline: listening on a non-loopback address without TLS; put a TLS-terminating proxy in front");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if tls.is_none() {
+        eprintln!(
+            "careline: plain HTTP{}: use --tls-cert and --tls-key to serve HTTPS",
+            if addr.ip().is_loopback() {
+                " on loopback only"
+            } else {
+                " (allowed by --allow-plain-http)"
+            }
+        );
     }
-    println!("careline: listening on http://{addr}");
+    println!("careline: listening on {scheme}://{addr}");
     let ticker = {
         let hub = hub.clone();
         tokio::spawn(async move {
@@ -136,14 +165,18 @@ pub async fn serve(config: ServeConfig, clock: Clock) -> anyhow::Result<()> {
             }
         })
     };
-    let app = crate::http::router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stopping = hub.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            stopping.stop();
-        })
-        .await?;
+    let stop = async move {
+        shutdown_signal().await;
+        stopping.stop();
+    };
+    match tls {
+        Some(tls) => crate::http::tls::serve(listener, tls, crate::http::with_hsts(crate::http::router(hub.clone())), stop).await,
+        None => {
+            let app = crate::http::router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).with_graceful_shutdown(stop).await?;
+        }
+    }
     ticker.abort();
     eprintln!("careline: stopped; {} open chat(s) stay stored", hub.open_chat_count());
     Ok(())

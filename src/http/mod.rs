@@ -7,6 +7,7 @@ pub mod error;
 mod limits;
 mod metrics;
 mod patient;
+pub mod tls;
 mod ws;
 
 use crate::hub::Hub;
@@ -22,6 +23,17 @@ pub struct AppState {
 
 /// The OpenAPI document, served as written: `docs/openapi.json` is the one copy.
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// Adds `Strict-Transport-Security` to every response: for servers reached over TLS only.
+pub fn with_hsts(router: Router) -> Router {
+    router.layer(axum::middleware::map_response(|mut r: axum::response::Response| async move {
+        r.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static(tls::HSTS),
+        );
+        r
+    }))
+}
 
 async fn openapi() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
