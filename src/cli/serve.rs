@@ -177,6 +177,7 @@ pub async fn serve(config: ServeConfig, clock: Clock, tls: Option<rustls::Server
             axum::serve(listener, app).with_graceful_shutdown(stop).await?;
         }
     }
+    hub.sockets_closed(std::time::Duration::from_secs(3)).await;
     ticker.abort();
     eprintln!("careline: stopped; {} open chat(s) stay stored", hub.open_chat_count());
     Ok(())

@@ -53,6 +53,22 @@ enum ClientEvent {
     },
 }
 
+/// Counts an open socket for as long as it lives.
+struct Open<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Open<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Open<'a> {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Open(count)
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The close frame sent when the server stops: clients reconnect and reload (nothing is lost).
 fn going_away() -> axum::extract::ws::CloseFrame {
     axum::extract::ws::CloseFrame {
@@ -70,6 +86,7 @@ pub async fn patient(
     let (mut rx, state) = s.hub.patient_follow(&id, &token).await?;
     let mut stopping = s.hub.stopping();
     Ok(sized(ws).on_upgrade(move |mut socket| async move {
+        let _open = Open::new(&s.hub.sockets);
         if !send_json(&mut socket, &PatientNotice::Status { state }).await {
             return;
         }
@@ -102,6 +119,7 @@ pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSock
     let id = line(&s, &token)?.account.profile.id.clone();
     let mut stopping = s.hub.stopping();
     Ok(sized(ws).on_upgrade(move |mut socket| async move {
+        let _open = Open::new(&s.hub.sockets);
         let Some(l) = s.hub.agent(&id) else { return };
         let mut rx = s.hub.agent_follow(l);
         let hello = AgentNotice::Queues {

@@ -137,6 +137,8 @@ pub struct Hub {
     waits: Mutex<HashMap<String, VecDeque<i64>>>,
     /// Flips to true when the server stops: long-lived WebSockets close instead of holding shutdown.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Open WebSockets: on shutdown the server waits (briefly) for each to send its close frame.
+    pub sockets: AtomicUsize,
 }
 
 /// A refused message as the hub reports it: too long is its own case (HTTP 413).
@@ -191,6 +193,7 @@ impl Hub {
             agent_tokens,
             waits: Mutex::new(HashMap::new()),
             stopping: tokio::sync::watch::Sender::new(false),
+            sockets: AtomicUsize::new(0),
         };
         hub.restore().await?;
         Ok(Arc::new(hub))
@@ -232,6 +235,14 @@ impl Hub {
     /// Tells every WebSocket to close: the server is stopping.
     pub fn stop(&self) {
         self.stopping.send_replace(true);
+    }
+
+    /// After `stop`: waits until every WebSocket has said goodbye, or `limit` passes.
+    pub async fn sockets_closed(&self, limit: std::time::Duration) {
+        let end = tokio::time::Instant::now() + limit;
+        while self.sockets.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < end {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Resolves when the server starts stopping.
