@@ -44,6 +44,8 @@ pub struct Limits {
     pub per_chat_per_minute: u32,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Chats one address may have open at once.
+    pub max_open_chats_per_ip: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,7 @@ impl Default for ServeConfig {
                 per_ip_per_minute: 600,
                 per_chat_per_minute: 30,
                 max_body_bytes: 16 * 1024,
+                max_open_chats_per_ip: 20,
             },
             file: None,
         }
@@ -104,7 +107,12 @@ const KEYS: &[&str] = &[
     "limits",
 ];
 const AGENT_KEYS: &[&str] = &["id", "name", "token", "role", "languages", "skills", "capacity", "interpreter"];
-const LIMIT_KEYS: &[&str] = &["per_ip_per_minute", "per_chat_per_minute", "max_body_bytes"];
+const LIMIT_KEYS: &[&str] = &[
+    "per_ip_per_minute",
+    "per_chat_per_minute",
+    "max_body_bytes",
+    "max_open_chats_per_ip",
+];
 
 impl ServeConfig {
     /// Where the keyring is read from (and created on first start).
@@ -195,6 +203,9 @@ impl ServeConfig {
             }
             if let Some(v) = number("per_chat_per_minute", &mut diags) {
                 c.limits.per_chat_per_minute = v.min(u64::from(u32::MAX)) as u32;
+            }
+            if let Some(v) = number("max_open_chats_per_ip", &mut diags) {
+                c.limits.max_open_chats_per_ip = v.min(u64::from(u32::MAX)) as u32;
             }
             if let Some(v) = number("max_body_bytes", &mut diags) {
                 c.limits.max_body_bytes = (v as usize).max(crate::triage::input::MAX_MESSAGE_BYTES + 256);

@@ -556,3 +556,20 @@ async fn an_idle_chat_with_the_bot_is_closed_by_the_timer() {
         .await;
     assert_eq!(status, 409, "a closed chat says so");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_may_hold_only_so_many_open_chats() {
+    let s = server_with(AGENTS, |c| c.limits.max_open_chats_per_ip = 3).await;
+    let mut chats = Vec::new();
+    for _ in 0..3 {
+        chats.push(s.start(json!({})).await);
+    }
+    let (status, v) = s.post("/api/v1/chats", None, json!({})).await;
+    assert_eq!(status, 429, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("open chats"));
+    // Closing one frees a place.
+    let (id, token, _) = &chats[0];
+    let (status, _) = s.post(&format!("/api/v1/chats/{id}/close"), Some(token), json!({})).await;
+    assert_eq!(status, 200);
+    s.start(json!({})).await;
+}

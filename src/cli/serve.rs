@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// or private network). Without TLS the server otherwise refuses to listen beyond loopback.
     #[arg(long, env = "CARELINE_ALLOW_PLAIN_HTTP")]
     allow_plain_http: bool,
+    /// Chats one address may have open at once; 0 for no limit [default: 20].
+    #[arg(long, env = "CARELINE_MAX_OPEN_CHATS_PER_IP")]
+    max_open_chats_per_ip: Option<u32>,
     /// Start the service clock at this time (RFC 3339) instead of now: for demos and tests of
     /// contact-centre hours. It then runs at normal speed.
     #[arg(long, env = "CARELINE_CLOCK_START", hide = true)]
@@ -93,6 +96,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.per_ip_per_minute {
             c.limits.per_ip_per_minute = v;
+        }
+        if let Some(v) = self.max_open_chats_per_ip {
+            c.limits.max_open_chats_per_ip = v;
         }
         if let Some(v) = self.per_chat_per_minute {
             c.limits.per_chat_per_minute = v;

@@ -37,7 +37,7 @@ impl From<HubError> for ApiError {
             HubError::Closed => StatusCode::CONFLICT,
             HubError::Refused(_) => StatusCode::BAD_REQUEST,
             HubError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            HubError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            HubError::RateLimited | HubError::TooManyChats => StatusCode::TOO_MANY_REQUESTS,
             HubError::Conflict(_) => StatusCode::CONFLICT,
             HubError::Forbidden(_) => StatusCode::FORBIDDEN,
             HubError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -6,7 +6,7 @@ use crate::http::error::ApiError;
 use crate::hub::patient::{PatientAction, PatientReply};
 use crate::lang::Lang;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -56,11 +56,15 @@ fn accept_language(headers: &HeaderMap) -> Option<Lang> {
 
 pub async fn start(
     State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<StartBody>,
 ) -> Result<(StatusCode, Json<PatientReply>), ApiError> {
     let chosen = body.lang.as_deref().map(lang).transpose()?;
-    let reply = s.hub.start_chat(body.text.as_deref(), chosen, accept_language(&headers)).await?;
+    let reply = s
+        .hub
+        .start_chat(body.text.as_deref(), chosen, accept_language(&headers), Some(addr.ip()))
+        .await?;
     Ok((StatusCode::CREATED, Json(reply)))
 }
 

@@ -81,6 +81,8 @@ pub enum HubError {
     TooLarge(String),
     #[error("too many messages in this chat; wait a few seconds")]
     RateLimited,
+    #[error("too many open chats from this address; close one first")]
+    TooManyChats,
     #[error("{0}")]
     Conflict(String),
     #[error("this agent may not do that: {0}")]
@@ -99,6 +101,8 @@ pub struct LiveChat {
     events: broadcast::Sender<Arc<PatientNotice>>,
     /// Patient messages in the last minute (std mutex: touched briefly, never across an await).
     recent: Mutex<VecDeque<DateTime<Utc>>>,
+    /// The address that opened it, for the open-chats-per-address limit.
+    ip: Option<std::net::IpAddr>,
 }
 
 /// An agent's live line: where notices to their console go.
@@ -137,6 +141,8 @@ pub struct Hub {
     waits: Mutex<HashMap<String, VecDeque<i64>>>,
     /// Flips to true when the server stops: long-lived WebSockets close instead of holding shutdown.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Open chats per client address (abuse limit; counted from this start, restored chats excluded).
+    open_by_ip: Mutex<HashMap<std::net::IpAddr, u32>>,
     /// Open WebSockets: on shutdown the server waits (briefly) for each to send its close frame.
     pub sockets: AtomicUsize,
 }
@@ -194,6 +200,7 @@ impl Hub {
             waits: Mutex::new(HashMap::new()),
             stopping: tokio::sync::watch::Sender::new(false),
             sockets: AtomicUsize::new(0),
+            open_by_ip: Mutex::new(HashMap::new()),
         };
         hub.restore().await?;
         Ok(Arc::new(hub))
@@ -235,6 +242,28 @@ impl Hub {
     /// Tells every WebSocket to close: the server is stopping.
     pub fn stop(&self) {
         self.stopping.send_replace(true);
+    }
+
+    /// Counts a new chat against its address; false if the address already has its maximum open.
+    fn admit_ip(&self, ip: std::net::IpAddr) -> bool {
+        let max = self.config.limits.max_open_chats_per_ip;
+        let mut open = self.open_by_ip.lock().expect("ip lock");
+        let n = open.entry(ip).or_default();
+        if max > 0 && *n >= max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn release_ip(&self, ip: std::net::IpAddr) {
+        let mut open = self.open_by_ip.lock().expect("ip lock");
+        if let Some(n) = open.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&ip);
+            }
+        }
     }
 
     /// After `stop`: waits until every WebSocket has said goodbye, or `limit` passes.
@@ -440,6 +469,9 @@ impl Hub {
                 );
             }
             self.chats.write().expect("chats lock").remove(&chat.id);
+            if let Some(ip) = chat.ip {
+                self.release_ip(ip);
+            }
         }
         if status_changed || outcome.enqueue.is_some() {
             chat.notify(PatientNotice::Status {
@@ -525,6 +557,7 @@ impl LiveChat {
             record: tokio::sync::Mutex::new(rec),
             events,
             recent: Mutex::new(VecDeque::new()),
+            ip: None,
         }
     }
 

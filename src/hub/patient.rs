@@ -33,15 +33,43 @@ pub enum PatientAction {
 
 impl Hub {
     /// Opens a chat: greeting in the page's language (or the one asked for), then the first message.
-    pub async fn start_chat(&self, text: Option<&str>, chosen: Option<Lang>, hint: Option<Lang>) -> Result<PatientReply, HubError> {
+    /// `ip` is the client's address, counted against the open-chats-per-address limit.
+    pub async fn start_chat(
+        &self,
+        text: Option<&str>,
+        chosen: Option<Lang>,
+        hint: Option<Lang>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<PatientReply, HubError> {
         if let Some(t) = text {
             crate::triage::input::accept(t.as_bytes()).map_err(crate::hub::refusal)?;
         }
+        if let Some(ip) = ip
+            && !self.admit_ip(ip)
+        {
+            return Err(HubError::TooManyChats);
+        }
+        let result = self.open_new_chat(text, chosen, hint, ip).await;
+        if let (Err(_), Some(ip)) = (&result, ip) {
+            self.release_ip(ip);
+        }
+        result
+    }
+
+    async fn open_new_chat(
+        &self,
+        text: Option<&str>,
+        chosen: Option<Lang>,
+        hint: Option<Lang>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<PatientReply, HubError> {
         let now = self.clock.now();
         let id = random_hex(16);
         let token = random_hex(32);
         let rec = ChatRecord::new(id.clone(), token_hash(&token), self.runner.engine.new_chat(), now);
-        let chat = Arc::new(LiveChat::new(rec));
+        let mut chat = LiveChat::new(rec);
+        chat.ip = ip;
+        let chat = Arc::new(chat);
         let mut rec = chat.record.lock().await;
         let mut tx = Tx::new(&rec, now);
         // The first message says more about the patient's language than the browser does: greet in it.

@@ -241,6 +241,8 @@ async fn drive(args: &LoadArgs) -> anyhow::Result<Report> {
             "0",
             "--per-chat-per-minute",
             "0",
+            "--max-open-chats-per-ip",
+            "0",
             "--clock-start",
             "2026-11-24T15:00:00Z",
         ],
