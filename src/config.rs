@@ -5,6 +5,7 @@
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::lang::Lang;
 use crate::queue::AgentProfile;
+pub use crate::users::Role;
 use crate::yaml::{self, MapReader, Node};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,13 +18,6 @@ pub enum NoAgentFallback {
     Interpreter,
     /// Capture a call-back request through the after-hours flow (crisis still queues: it never waits).
     Callback,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Agent,
-    /// Sees every queue and live chat, may take any waiting chat.
-    Supervisor,
 }
 
 /// An agent who may log in to the console. Until real accounts exist, the token is the login.

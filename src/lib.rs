@@ -32,4 +32,5 @@ pub mod runner;
 pub mod store;
 pub mod text;
 pub mod triage;
+pub mod users;
 pub mod yaml;

@@ -179,7 +179,7 @@ async fn spanish_patient_checks_a_refill_verifies_and_rates() {
     assert_eq!(status, 200);
     let messages = t["messages"].as_array().unwrap();
     assert!(messages.iter().any(|m| m["sender"] == "patient" && m["text"] == "ABC123456"));
-    let (_, m) = s.get("/api/v1/metrics/summary", None).await;
+    let (_, m) = s.get("/api/v1/metrics/summary", Some("test-token-sam-000000000")).await;
     assert_eq!(m["contained"], 1, "{m}");
     assert_eq!(m["csat"]["count"], 1);
 }
@@ -327,13 +327,13 @@ async fn an_agent_takes_replies_and_closes_with_a_review() {
         .await;
     assert_eq!(status, 204, "{v}");
     assert_eq!(patient.next_of("status").await["state"]["status"], "closed");
-    let (_, m) = s.get("/api/v1/metrics/summary", None).await;
+    let (_, m) = s.get("/api/v1/metrics/summary", Some("test-token-sam-000000000")).await;
     assert_eq!(m["escalation_accuracy"]["reviewed"], 1, "{m}");
     assert_eq!(m["phone_escalations"], 1);
     assert_eq!(m["first_response_seconds"]["count"], 1);
     let (_, callbacks) = s.get("/api/v1/supervisor/callbacks", Some("test-token-sam-000000000")).await;
     assert_eq!(callbacks["callbacks"][0]["phone"], "555-123-4567");
-    let (status, prom) = s.get("/metrics", None).await;
+    let (status, prom) = s.get("/metrics", Some("test-token-sam-000000000")).await;
     assert_eq!(status, 200);
     assert!(prom.as_str().unwrap().contains("careline_handoffs_total 1"), "{prom}");
 }

@@ -7,6 +7,7 @@ mod check;
 mod eval;
 pub mod serve;
 mod test;
+mod users;
 
 use crate::action::{Actions, Directory};
 use crate::engine::Engine;
@@ -52,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: admin::AuditCommand,
     },
+    /// Manage the people who log in: agents, nurses, supervisors, analysts, admins.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
     /// Manage the encryption keys of the store.
     Keys {
         #[command(subcommand)]
@@ -89,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Audit { command } => admin::audit(command),
         Command::Keys { command } => admin::keys(command),
+        Command::Users { command } => users::run(command),
         Command::Loadtest(args) => crate::loadtest::run(args),
         Command::Flows {
             command: FlowsCommand::Check { dir },

@@ -1,7 +1,6 @@
 //! The agent and supervisor API. Until user accounts land, an agent logs in with the token from the
 //! server configuration; every handler resolves it to the agent first.
 
-use crate::config::Role;
 use crate::http::AppState;
 use crate::http::body::{Bearer, JsonBody};
 use crate::http::error::ApiError;
@@ -10,20 +9,31 @@ use crate::hub::agent::{AgentChatView, Closing, TransferTo, parse_reason};
 use crate::lang::Lang;
 use crate::queue::Presence;
 use crate::store::Review;
+use crate::users::Role;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
-pub fn line<'a>(s: &'a AppState, token: &str) -> Result<&'a AgentLine, ApiError> {
-    s.hub
-        .agent_by_token(token)
-        .ok_or_else(|| ApiError::unauthorized("unknown agent token"))
+/// The calling agent's line: agents, nurses and supervisors only.
+pub async fn line(s: &AppState, token: &str) -> Result<Arc<AgentLine>, ApiError> {
+    let caller = s
+        .hub
+        .caller(token)
+        .await
+        .ok_or_else(|| ApiError::unauthorized("unknown or expired token; log in again"))?;
+    caller.line.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("the {} role does not handle chats", caller.role.as_str()),
+        )
+    })
 }
 
-fn supervisor<'a>(s: &'a AppState, token: &str) -> Result<&'a AgentLine, ApiError> {
-    let l = line(s, token)?;
+async fn supervisor(s: &AppState, token: &str) -> Result<Arc<AgentLine>, ApiError> {
+    let l = line(s, token).await?;
     if l.account.role == Role::Supervisor {
         Ok(l)
     } else {
@@ -32,11 +42,11 @@ fn supervisor<'a>(s: &'a AppState, token: &str) -> Result<&'a AgentLine, ApiErro
 }
 
 pub async fn me(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Value>, ApiError> {
-    let l = line(&s, &t)?;
+    let l = line(&s, &t).await?;
     let p = &l.account.profile;
     Ok(Json(json!({
         "id": p.id, "name": l.account.name,
-        "role": if l.account.role == Role::Supervisor { "supervisor" } else { "agent" },
+        "role": l.account.role,
         "languages": p.languages, "skills": p.skills, "capacity": p.capacity, "interpreter": p.interpreter,
         "status": s.hub.presence(&p.id), "chats": s.hub.chats_of(&p.id),
     })))
@@ -49,7 +59,7 @@ pub struct StatusBody {
 }
 
 pub async fn status(State(s): State<AppState>, Bearer(t): Bearer, JsonBody(b): JsonBody<StatusBody>) -> Result<Json<Value>, ApiError> {
-    let l = line(&s, &t)?;
+    let l = line(&s, &t).await?;
     let presence = match b.status.as_str() {
         "available" => Presence::Available,
         "away" => Presence::Away,
@@ -65,12 +75,12 @@ pub async fn status(State(s): State<AppState>, Bearer(t): Bearer, JsonBody(b): J
 }
 
 pub async fn queues(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Value>, ApiError> {
-    let l = line(&s, &t)?;
-    Ok(Json(json!({"queues": s.hub.queues_for(l)})))
+    let l = line(&s, &t).await?;
+    Ok(Json(json!({"queues": s.hub.queues_for(&l)})))
 }
 
 pub async fn chats(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Value>, ApiError> {
-    let l = line(&s, &t)?;
+    let l = line(&s, &t).await?;
     let id = &l.account.profile.id;
     let offers: Vec<_> = s
         .hub
@@ -82,18 +92,18 @@ pub async fn chats(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<
 }
 
 pub async fn chat(State(s): State<AppState>, Bearer(t): Bearer, Path(id): Path<String>) -> Result<Json<AgentChatView>, ApiError> {
-    let l = line(&s, &t)?;
-    Ok(Json(s.hub.agent_view(l, &id).await?))
+    let l = line(&s, &t).await?;
+    Ok(Json(s.hub.agent_view(&l, &id).await?))
 }
 
 pub async fn take(State(s): State<AppState>, Bearer(t): Bearer, Path(id): Path<String>) -> Result<Json<AgentChatView>, ApiError> {
-    let l = line(&s, &t)?;
-    Ok(Json(s.hub.take(l, &id).await?))
+    let l = line(&s, &t).await?;
+    Ok(Json(s.hub.take(&l, &id).await?))
 }
 
 pub async fn decline(State(s): State<AppState>, Bearer(t): Bearer, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let l = line(&s, &t)?;
-    s.hub.decline(l, &id);
+    let l = line(&s, &t).await?;
+    s.hub.decline(&l, &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -109,14 +119,14 @@ pub async fn message(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<TextBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let l = line(&s, &t)?;
-    let m = s.hub.agent_message(l, &id, &b.text).await?;
+    let l = line(&s, &t).await?;
+    let m = s.hub.agent_message(&l, &id, &b.text).await?;
     Ok(Json(json!({"message": m})))
 }
 
 pub async fn typing(State(s): State<AppState>, Bearer(t): Bearer, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let l = line(&s, &t)?;
-    s.hub.agent_typing(l, &id).await?;
+    let l = line(&s, &t).await?;
+    s.hub.agent_typing(&l, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -135,7 +145,7 @@ pub async fn transfer(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<TransferBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let l = line(&s, &t)?;
+    let l = line(&s, &t).await?;
     let to = match (b.queue, b.agent) {
         (Some(q), None) => TransferTo::Queue(q),
         (None, Some(a)) => TransferTo::Agent(a),
@@ -145,7 +155,7 @@ pub async fn transfer(
             ));
         }
     };
-    let state = s.hub.transfer(l, &id, to, &b.note).await?;
+    let state = s.hub.transfer(&l, &id, to, &b.note).await?;
     Ok(Json(json!({"state": state})))
 }
 
@@ -162,8 +172,8 @@ pub async fn phone(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<PhoneBody>,
 ) -> Result<StatusCode, ApiError> {
-    let l = line(&s, &t)?;
-    s.hub.escalate_to_phone(l, &id, &b.phone, &b.reason).await?;
+    let l = line(&s, &t).await?;
+    s.hub.escalate_to_phone(&l, &id, &b.phone, &b.reason).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -183,7 +193,7 @@ pub async fn close(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<CloseBody>,
 ) -> Result<StatusCode, ApiError> {
-    let l = line(&s, &t)?;
+    let l = line(&s, &t).await?;
     let review = match b.handoff_needed {
         Some(needed) => Some(Review {
             needed,
@@ -194,7 +204,7 @@ pub async fn close(
     };
     s.hub
         .agent_close(
-            l,
+            &l,
             &id,
             Closing {
                 disposition: b.disposition,
@@ -213,7 +223,7 @@ pub struct CannedQuery {
 }
 
 pub async fn canned(State(s): State<AppState>, Bearer(t): Bearer, Query(q): Query<CannedQuery>) -> Result<Json<Value>, ApiError> {
-    line(&s, &t)?;
+    line(&s, &t).await?;
     let lang = match q.lang.as_deref() {
         Some(code) => Lang::from_code(code).ok_or_else(|| ApiError::bad_request(format!("unknown language `{code}`")))?,
         None => Lang::En,
@@ -222,7 +232,7 @@ pub async fn canned(State(s): State<AppState>, Bearer(t): Bearer, Query(q): Quer
 }
 
 pub async fn live_chats(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Value>, ApiError> {
-    supervisor(&s, &t)?;
+    supervisor(&s, &t).await?;
     let chats: Vec<Value> = s
         .hub
         .live_chats()
@@ -234,7 +244,7 @@ pub async fn live_chats(State(s): State<AppState>, Bearer(t): Bearer) -> Result<
 }
 
 pub async fn callbacks(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Value>, ApiError> {
-    supervisor(&s, &t)?;
+    supervisor(&s, &t).await?;
     let list = s
         .hub
         .store

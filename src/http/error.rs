@@ -33,6 +33,7 @@ impl From<HubError> for ApiError {
     fn from(e: HubError) -> ApiError {
         let status = match &e {
             HubError::UnknownChat => StatusCode::NOT_FOUND,
+            HubError::Unauthorized => StatusCode::UNAUTHORIZED,
             HubError::WrongToken => StatusCode::FORBIDDEN,
             HubError::Closed => StatusCode::CONFLICT,
             HubError::Refused(_) => StatusCode::BAD_REQUEST,

@@ -1,9 +1,13 @@
 //! `GET /api/v1/metrics/summary` (JSON, last 30 days by default) and `GET /metrics` (Prometheus text).
-//! Both are aggregates: no patient, message or PHI appears in them.
+//! Both are aggregates (no patient, message or PHI appears in them), readable by supervisors,
+//! analysts and admins.
 
 use crate::http::AppState;
+use crate::http::auth::caller_in;
+use crate::http::body::Bearer;
 use crate::http::error::ApiError;
 use crate::metrics::{Summary, summarize};
+use crate::users::Role;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -28,7 +32,11 @@ async fn load(s: &AppState, days: i64) -> Result<Summary, ApiError> {
     Ok(summarize(&facts))
 }
 
-pub async fn summary(State(s): State<AppState>, Query(w): Query<Window>) -> Result<Json<Summary>, ApiError> {
+/// Metrics are aggregates, but still only for the roles that read them.
+const READERS: &[Role] = &[Role::Supervisor, Role::Analyst, Role::Admin];
+
+pub async fn summary(State(s): State<AppState>, Bearer(t): Bearer, Query(w): Query<Window>) -> Result<Json<Summary>, ApiError> {
+    caller_in(&s, &t, READERS).await?;
     let days = match w.days.as_deref() {
         None => 30,
         Some(d) => d
@@ -38,7 +46,8 @@ pub async fn summary(State(s): State<AppState>, Query(w): Query<Window>) -> Resu
     Ok(Json(load(&s, days).await?))
 }
 
-pub async fn prometheus(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+pub async fn prometheus(State(s): State<AppState>, Bearer(t): Bearer) -> Result<impl IntoResponse, ApiError> {
+    caller_in(&s, &t, READERS).await?;
     let m = load(&s, 30).await?;
     let c = &s.hub.counters;
     let mut out = String::new();

@@ -2,6 +2,7 @@
 //! real socket on port 0 with a real SQLite file. One router per area.
 
 mod agent;
+mod auth;
 mod body;
 pub mod error;
 mod limits;
@@ -70,7 +71,12 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/supervisor/callbacks", get(agent::callbacks));
     let about = Router::new()
         .route("/metrics/summary", get(metrics::summary))
-        .route("/openapi.json", get(openapi));
+        .route("/openapi.json", get(openapi))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/admin/users", get(auth::users))
+        .route("/admin/alerts", get(auth::alerts))
+        .route("/analyst/transcripts", get(auth::transcripts));
     let api = patient.merge(agent).merge(about);
     let limiter = Arc::new(limits::IpLimiter::new(limits.per_ip_per_minute));
     Router::new()

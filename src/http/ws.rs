@@ -116,14 +116,14 @@ pub async fn patient(
 }
 
 pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
-    let id = line(&s, &token)?.account.profile.id.clone();
+    let id = line(&s, &token).await?.account.profile.id.clone();
     let mut stopping = s.hub.stopping();
     Ok(sized(ws).on_upgrade(move |mut socket| async move {
         let _open = Open::new(&s.hub.sockets);
         let Some(l) = s.hub.agent(&id) else { return };
-        let mut rx = s.hub.agent_follow(l);
+        let mut rx = s.hub.agent_follow(&l);
         let hello = AgentNotice::Queues {
-            queues: s.hub.queues_for(l),
+            queues: s.hub.queues_for(&l),
         };
         if send_json(&mut socket, &hello).await {
             loop {
@@ -139,7 +139,7 @@ pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSock
                     },
                     incoming = socket.recv() => match incoming {
                         Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientEvent>(&t) {
-                            Ok(ClientEvent::Typing { chat: Some(chat) }) => { let _ = s.hub.agent_typing(l, &chat).await; }
+                            Ok(ClientEvent::Typing { chat: Some(chat) }) => { let _ = s.hub.agent_typing(&l, &chat).await; }
                             Ok(ClientEvent::Status { status }) => {
                                 let p = match status.as_str() {
                                     "available" => Some(Presence::Available),
@@ -159,6 +159,6 @@ pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSock
                 }
             }
         }
-        s.hub.agent_unfollow(l);
+        s.hub.agent_unfollow(&l);
     }))
 }

@@ -1,7 +1,6 @@
 //! What agents and supervisors can do: go available or away, see queues, take offered chats, reply,
 //! transfer, escalate to phone, close with a disposition and a review of the hand-off.
 
-use crate::config::Role;
 use crate::engine::{AgentEvent, Input, Status};
 use crate::flow::Reason;
 use crate::hub::tx::Tx;
@@ -9,6 +8,7 @@ use crate::hub::views::{AgentNotice, PatientNotice, StateView, masked_whisper, s
 use crate::hub::{AgentLine, Hub, HubError, LiveChat};
 use crate::queue::{Board, Presence, QueueView, TakeRefusal, Waiting};
 use crate::store::{MessageRecord, Review, Sender};
+use crate::users::Role;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -53,7 +53,7 @@ impl Hub {
 
     /// The queues this agent may take from (all, for a supervisor), with their waits.
     pub fn queues_for(&self, line: &AgentLine) -> Vec<QueueView> {
-        let who = (line.account.role == Role::Agent).then_some(line.account.profile.id.as_str());
+        let who = (line.account.role != Role::Supervisor).then_some(line.account.profile.id.as_str());
         self.board().queues(self.clock.now(), who)
     }
 
@@ -158,6 +158,7 @@ impl Hub {
         let rec = chat.record.lock().await.clone();
         let assigned = rec.agent.as_deref() == Some(line.account.profile.id.as_str());
         let may_see_phi = assigned && rec.state.verified();
+        let clinical = line.account.role.reads_clinical_notes();
         let transcript = self.store.transcript(id).await.map_err(HubError::Store)?;
         let whispers = self.store.whispers(id).await.map_err(HubError::Store)?;
         if may_see_phi {
@@ -174,14 +175,16 @@ impl Hub {
             let mut tx = Tx::new(&live, self.clock.now());
             tx.audits.push(audit);
             self.finish(&chat, &mut live, tx).await?;
+            drop(live);
+            self.watch_phi_read(&line.account.profile.id, id).await;
         }
         Ok(AgentChatView {
             chat_id: id.to_string(),
             state: state_view(&rec, self.wait_of(id)),
             agent: rec.agent.clone(),
             transcript,
-            whisper: masked_whisper(&self.whisper_of(&rec), may_see_phi),
-            whispers: whispers.iter().map(|w| masked_whisper(&w.body, may_see_phi)).collect(),
+            whisper: masked_whisper(&self.whisper_of(&rec), may_see_phi, clinical),
+            whispers: whispers.iter().map(|w| masked_whisper(&w.body, may_see_phi, clinical)).collect(),
         })
     }
 

@@ -10,7 +10,9 @@
 //! - Changes to one chat are serialised by its own lock, held across the commit, so turns are stored
 //!   and shown in the order they happened.
 
+pub mod accounts;
 pub mod agent;
+pub mod alerts;
 pub mod patient;
 mod timers;
 mod tx;
@@ -83,6 +85,8 @@ pub enum HubError {
     RateLimited,
     #[error("too many open chats from this address; close one first")]
     TooManyChats,
+    #[error("wrong username or password")]
+    Unauthorized,
     #[error("{0}")]
     Conflict(String),
     #[error("this agent may not do that: {0}")]
@@ -105,7 +109,8 @@ pub struct LiveChat {
     ip: Option<std::net::IpAddr>,
 }
 
-/// An agent's live line: where notices to their console go.
+/// An agent's live line: where notices to their console go. Config agents have one from the start;
+/// users who handle chats get one when they first log in.
 pub struct AgentLine {
     pub account: AgentAccount,
     pub notices: broadcast::Sender<Arc<AgentNotice>>,
@@ -135,12 +140,17 @@ pub struct Hub {
     chats: RwLock<HashMap<String, Arc<LiveChat>>>,
     /// Why a std Mutex: every routing decision is a short pure call on the board.
     board: Mutex<Board>,
-    agents: HashMap<String, AgentLine>,
+    /// Why a std RwLock: read on every notice, written only when a user first logs in.
+    agents: RwLock<HashMap<String, Arc<AgentLine>>>,
     /// SHA-256 of each agent token -> agent id: tokens are compared by hash, never as strings.
     agent_tokens: HashMap<Vec<u8>, String>,
     waits: Mutex<HashMap<String, VecDeque<i64>>>,
     /// Flips to true when the server stops: long-lived WebSockets close instead of holding shutdown.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Sessions seen recently, by token hash (std RwLock: never held across an await).
+    sessions: RwLock<HashMap<Vec<u8>, accounts::CachedSession>>,
+    /// Recent events for security alerts.
+    watch: Mutex<alerts::Watch>,
     /// Open chats per client address (abuse limit; counted from this start, restored chats excluded).
     open_by_ip: Mutex<HashMap<std::net::IpAddr, u32>>,
     /// Open WebSockets: on shutdown the server waits (briefly) for each to send its close frame.
@@ -178,11 +188,11 @@ impl Hub {
                 let (notices, _) = broadcast::channel(NOTICE_BUFFER);
                 (
                     a.profile.id.clone(),
-                    AgentLine {
+                    Arc::new(AgentLine {
                         account: a.clone(),
                         notices,
                         consoles: AtomicUsize::new(0),
-                    },
+                    }),
                 )
             })
             .collect();
@@ -195,12 +205,14 @@ impl Hub {
             counters: Counters::default(),
             chats: RwLock::new(HashMap::new()),
             board: Mutex::new(board),
-            agents,
+            agents: RwLock::new(agents),
             agent_tokens,
             waits: Mutex::new(HashMap::new()),
             stopping: tokio::sync::watch::Sender::new(false),
             sockets: AtomicUsize::new(0),
             open_by_ip: Mutex::new(HashMap::new()),
+            sessions: RwLock::new(HashMap::new()),
+            watch: Mutex::new(alerts::Watch::default()),
         };
         hub.restore().await?;
         Ok(Arc::new(hub))
@@ -292,12 +304,37 @@ impl Hub {
     }
 
     /// The agent a console token belongs to.
-    pub fn agent_by_token(&self, token: &str) -> Option<&AgentLine> {
-        self.agent_tokens.get(&token_hash(token)).and_then(|id| self.agents.get(id))
+    /// A config agent's line, by their token.
+    pub fn agent_by_token(&self, token: &str) -> Option<Arc<AgentLine>> {
+        self.agent_tokens.get(&token_hash(token)).and_then(|id| self.agent(id))
     }
 
-    pub fn agent(&self, id: &str) -> Option<&AgentLine> {
-        self.agents.get(id)
+    pub fn agent(&self, id: &str) -> Option<Arc<AgentLine>> {
+        self.agents.read().expect("agents lock").get(id).cloned()
+    }
+
+    /// The line of a user who handles chats, created (with a seat on the board) on first use.
+    pub fn agent_for_user(&self, account: AgentAccount) -> Arc<AgentLine> {
+        if let Some(line) = self.agent(&account.profile.id) {
+            return line;
+        }
+        let mut agents = self.agents.write().expect("agents lock");
+        agents
+            .entry(account.profile.id.clone())
+            .or_insert_with(|| {
+                self.board().add_agent(account.profile.clone(), self.clock.now());
+                let (notices, _) = broadcast::channel(NOTICE_BUFFER);
+                Arc::new(AgentLine {
+                    account,
+                    notices,
+                    consoles: AtomicUsize::new(0),
+                })
+            })
+            .clone()
+    }
+
+    fn agent_lines(&self) -> Vec<Arc<AgentLine>> {
+        self.agents.read().expect("agents lock").values().cloned().collect()
     }
 
     /// Where a waiting chat stands and how long it will honestly take.
@@ -353,7 +390,7 @@ impl Hub {
         let (staffed, interpreters) = {
             let board = self.board();
             let staffed = board.staffed(w.lang, &w.skill);
-            let interpreters = self.agents.values().any(|a| {
+            let interpreters = self.agent_lines().iter().any(|a| {
                 a.account.profile.interpreter
                     && a.account.profile.skills.contains(&w.skill)
                     && board.presence(&a.account.profile.id).is_some_and(|p| p != Presence::Offline)
@@ -382,7 +419,7 @@ impl Hub {
         if on_shift == 0 {
             return;
         }
-        let minutes = (self.estimate(&w.queue, position, on_shift) + 59) / 60;
+        let minutes = ((self.estimate(&w.queue, position, on_shift) + 59) / 60).max(1);
         let template = if w.interpreter {
             &settings.interpreter_wait
         } else {
@@ -396,8 +433,8 @@ impl Hub {
     }
 
     fn agents_on_shift_for(&self, board: &Board, w: &crate::queue::Waiting) -> usize {
-        self.agents
-            .values()
+        self.agent_lines()
+            .iter()
             .filter(|a| {
                 let p = &a.account.profile;
                 board.presence(&p.id).is_some_and(|s| s != Presence::Offline)
@@ -411,11 +448,17 @@ impl Hub {
     /// notices, the queue, and any offers it leads to. Returns what the caller reports.
     async fn finish(&self, chat: &LiveChat, rec: &mut ChatRecord, tx: Tx) -> Result<TxOutcome, HubError> {
         let (commit, outcome) = tx.into_commit();
-        let next = commit.chat.clone();
+        let next = commit.chat.clone().expect("a chat's change carries the chat");
+        let verification_failures = commit.audits.iter().filter(|a| a.kind == "verification_failed").count();
         if let Err(e) = self.store.commit(commit).await {
             self.counters.store_failures.fetch_add(1, Ordering::Relaxed);
             tracing::error!(chat = %chat.id, error = %format!("{e:#}"), "commit failed");
             return Err(HubError::Store(e));
+        }
+        if verification_failures > 0
+            && let Some(ip) = chat.ip
+        {
+            self.watch_verification_failures(ip, &chat.id, verification_failures).await;
         }
         let status_changed = rec.state.status != next.state.status || rec.state.language != next.state.language;
         *rec = next;
@@ -424,6 +467,7 @@ impl Hub {
         }
         if let Some(agent) = rec.agent.clone() {
             let may_see_phi = rec.state.verified();
+            let clinical = self.agent(&agent).is_some_and(|l| l.account.role.reads_clinical_notes());
             for m in &outcome.patient_messages {
                 self.tell(
                     &agent,
@@ -438,7 +482,7 @@ impl Hub {
                     &agent,
                     AgentNotice::Whisper {
                         chat: chat.id.clone(),
-                        whisper: views::masked_whisper(w, may_see_phi),
+                        whisper: views::masked_whisper(w, may_see_phi, clinical),
                     },
                 );
             }
@@ -515,7 +559,11 @@ impl Hub {
                 queue,
                 priority,
                 reason: chat.record.try_lock().ok().and_then(|r| r.state.handoff.as_ref().map(|h| h.reason)),
-                whisper: views::masked_whisper(&whisper, false),
+                whisper: views::masked_whisper(
+                    &whisper,
+                    false,
+                    self.agent(&offer.agent).is_some_and(|l| l.account.role.reads_clinical_notes()),
+                ),
                 expires_in_seconds: self.config.offer_timeout.as_secs(),
             },
         );
@@ -527,7 +575,7 @@ impl Hub {
     }
 
     fn tell(&self, agent: &str, notice: AgentNotice) {
-        if let Some(line) = self.agents.get(agent) {
+        if let Some(line) = self.agent(agent) {
             let _ = line.notices.send(Arc::new(notice));
         }
     }
@@ -536,11 +584,11 @@ impl Hub {
     fn broadcast_queues(&self) {
         let now = self.clock.now();
         let board = self.board();
-        for line in self.agents.values() {
+        for line in self.agent_lines() {
             if line.notices.receiver_count() == 0 {
                 continue;
             }
-            let who = (line.account.role == Role::Agent).then_some(line.account.profile.id.as_str());
+            let who = (line.account.role != Role::Supervisor).then_some(line.account.profile.id.as_str());
             let _ = line.notices.send(Arc::new(AgentNotice::Queues {
                 queues: board.queues(now, who),
             }));

@@ -178,7 +178,7 @@ impl Tx {
         };
         (
             Commit {
-                chat: self.next,
+                chat: Some(self.next),
                 messages: self.messages,
                 whispers: self.whispers,
                 callbacks: self.callbacks,

@@ -119,10 +119,28 @@ pub enum AgentNotice {
     },
 }
 
-/// A whisper with PHI slot values hidden unless the agent may see them: assigned to this chat and the
-/// patient verified. Non-PHI slots and the triage evidence always show.
-pub fn masked_whisper(whisper: &Value, may_see_phi: bool) -> Value {
+/// What a role without clinical notes sees instead of them.
+const CLINICAL_NOTE: &str = "clinical note: for nurses";
+
+/// A whisper with PHI slot values hidden unless the agent may see them (assigned to this chat and the
+/// patient verified), and clinical notes (the words of a clinical question) hidden from roles that do
+/// not read them. Non-PHI slots and crisis or distress evidence always show.
+pub fn masked_whisper(whisper: &Value, may_see_phi: bool, clinical_notes: bool) -> Value {
     let mut w = whisper.clone();
+    if !clinical_notes {
+        if let Some(risk) = w.get_mut("risk").and_then(Value::as_array_mut) {
+            for flag in risk.iter_mut().filter(|f| f["level"] == "clinical") {
+                flag["evidence"] = Value::Array(vec![serde_json::json!({"phrase": CLINICAL_NOTE})]);
+            }
+        }
+        // The summary quotes the evidence too: `Clinical ("can i take" (en))`.
+        if let Some(Value::String(summary)) = w.get_mut("summary") {
+            let quoted = regex::Regex::new(r"Clinical \((?:[^()]|\([^()]*\))*\)").expect("a valid pattern");
+            *summary = quoted
+                .replace_all(summary, format!("Clinical ({CLINICAL_NOTE})").as_str())
+                .into_owned();
+        }
+    }
     if let Some(slots) = w.get_mut("slots").and_then(Value::as_object_mut) {
         for value in slots.values_mut() {
             if let Some([text, Value::Bool(true)]) = value.as_array_mut().map(|a| a.as_mut_slice())
@@ -135,17 +153,77 @@ pub fn masked_whisper(whisper: &Value, may_see_phi: bool) -> Value {
     w
 }
 
+/// A transcript line for analysts: every value the chat collected (names, dates of birth, member ids,
+/// phone numbers) replaced by its slot's name, and any other run of 3+ digits or e-mail address masked.
+/// Free text can still name people the flows never asked about; analysts see this, never the original.
+pub fn deidentify(text: &str, slots: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    // Longest first, so a full name goes before the first name inside it.
+    let mut slots: Vec<&(String, String)> = slots.iter().collect();
+    slots.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    for (name, value) in slots {
+        let v = value.trim();
+        if v.chars().count() >= 3 {
+            out = replace_ignoring_case(&out, v, &format!("[{name}]"));
+        }
+    }
+    let email = regex::Regex::new(r"[\w.+-]+@[\w-]+\.[\w.]+").expect("a valid pattern");
+    let out = email.replace_all(&out, "[email]");
+    let digits = regex::Regex::new(r"\d[\d\s./-]{1,}\d").expect("a valid pattern");
+    digits
+        .replace_all(&out, |c: &regex::Captures| {
+            if c[0].chars().filter(char::is_ascii_digit).count() >= 3 {
+                "[number]".to_string()
+            } else {
+                c[0].to_string()
+            }
+        })
+        .into_owned()
+}
+
+fn replace_ignoring_case(text: &str, needle: &str, with: &str) -> String {
+    let pattern = regex::RegexBuilder::new(&regex::escape(needle))
+        .case_insensitive(true)
+        .build()
+        .expect("an escaped pattern");
+    pattern.replace_all(text, with).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn deidentified_text_keeps_no_collected_value_or_number() {
+        let slots = vec![
+            ("full_name".to_string(), "John Miller".to_string()),
+            ("member_id".to_string(), "XYZ987654".to_string()),
+        ];
+        let out = super::deidentify(
+            "I'm john miller, id XYZ987654, call 555-867-5309 or jm@example.com on day 3",
+            &slots,
+        );
+        assert_eq!(out, "I'm [full_name], id [member_id], call [number] or [email] on day 3");
+    }
+
     use super::*;
     use serde_json::json;
 
     #[test]
     fn phi_slots_are_masked_unless_allowed() {
         let w = json!({"slots": {"member_id": ["ABC123456", true], "pharmacy": ["Main St", false]}});
-        let masked = masked_whisper(&w, false);
+        let masked = masked_whisper(&w, false, true);
         assert!(!masked.to_string().contains("ABC123456"));
         assert!(masked.to_string().contains("Main St"));
-        assert!(masked_whisper(&w, true).to_string().contains("ABC123456"));
+        assert!(masked_whisper(&w, true, true).to_string().contains("ABC123456"));
+    }
+
+    #[test]
+    fn clinical_notes_are_for_roles_that_read_them() {
+        let w = json!({"risk": [
+            {"level": "clinical", "evidence": [{"phrase": "insulin dose", "lang": "en"}]},
+            {"level": "crisis", "evidence": [{"phrase": "kill myself", "lang": "en"}]}
+        ], "summary": "Risk: Clinical (\"insulin dose\" (en)), Crisis (\"kill myself\" (en))."});
+        let agent = masked_whisper(&w, true, false).to_string();
+        assert!(!agent.contains("insulin") && agent.contains("kill myself"), "{agent}");
+        assert!(masked_whisper(&w, true, true).to_string().contains("insulin"));
     }
 }

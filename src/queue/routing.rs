@@ -117,6 +117,17 @@ impl Board {
         }
     }
 
+    /// A new agent (a user who logged in for the first time since start), offline until they say so.
+    pub fn add_agent(&mut self, profile: AgentProfile, now: DateTime<Utc>) {
+        self.seats.entry(profile.id.clone()).or_insert(Seat {
+            profile,
+            presence: Presence::Offline,
+            chats: BTreeSet::new(),
+            offers: BTreeSet::new(),
+            idle_since: now,
+        });
+    }
+
     pub fn profile(&self, agent: &str) -> Option<&AgentProfile> {
         self.seats.get(agent).map(|s| &s.profile)
     }

@@ -38,6 +38,17 @@ pub trait Store: Send + Sync {
     fn audit_of<'a>(&'a self, chat: &'a str) -> StoreFuture<'a, Vec<AuditRecord>>;
     /// The audit log with its chain, oldest first, optionally limited to `[from, to)`.
     fn audit_chain(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> StoreFuture<'_, Vec<crate::audit::Chained>>;
+    /// The most recently closed chats, newest first.
+    fn closed_chats(&self, limit: i64) -> StoreFuture<'_, Vec<ChatRecord>>;
+    fn user<'a>(&'a self, username: &'a str) -> StoreFuture<'a, Option<crate::users::User>>;
+    fn users(&self) -> StoreFuture<'_, Vec<crate::users::User>>;
+    /// Adds or replaces a user; disabling one ends their sessions.
+    fn put_user(&self, user: crate::users::User) -> StoreFuture<'_, ()>;
+    fn put_session(&self, token_hash: Vec<u8>, username: String, expires: DateTime<Utc>) -> StoreFuture<'_, ()>;
+    /// The session's user and expiry.
+    fn session<'a>(&'a self, token_hash: &'a [u8]) -> StoreFuture<'a, Option<(String, DateTime<Utc>)>>;
+    /// Ends all of a user's sessions and/or one session (and forgets expired ones).
+    fn end_sessions<'a>(&'a self, username: Option<&'a str>, token_hash: Option<&'a [u8]>) -> StoreFuture<'a, ()>;
     /// Re-encrypts every sealed value with `new`'s active key (key rotation); returns how many.
     fn reseal(&self, new: std::sync::Arc<cipher::Keyring>) -> StoreFuture<'_, usize>;
 }

@@ -151,10 +151,11 @@ pub struct AuditRecord {
     pub ip: Option<String>,
 }
 
-/// Everything one turn changed, written in one transaction.
+/// Everything one turn changed, written in one transaction. `chat` is absent for changes that touch
+/// no chat (a login, a user's role change): audit records alone.
 #[derive(Debug, Clone)]
 pub struct Commit {
-    pub chat: ChatRecord,
+    pub chat: Option<ChatRecord>,
     pub messages: Vec<MessageRecord>,
     pub whispers: Vec<WhisperRecord>,
     pub callbacks: Vec<CallbackRecord>,

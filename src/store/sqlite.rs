@@ -10,6 +10,7 @@ use crate::engine::ChatState;
 use crate::store::cipher::Keyring;
 use crate::store::records::{AuditRecord, CallbackRecord, ChatFacts, ChatRecord, Commit, MessageRecord, Review, Sender, WhisperRecord};
 use crate::store::{Store, StoreFuture, from_millis, millis};
+use crate::users::{Role, User};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
@@ -131,12 +132,14 @@ fn fixed_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
 /// statement (a round trip to sqlx's SQLite thread) is paid per table, not per row.
 async fn write_group(w: &mut Writer, batch: &[Pending]) -> anyhow::Result<()> {
     let keys = w.keys.clone();
-    let mut tx = w.conn.begin().await?;
+    // IMMEDIATE: take the write lock first, so the audit head read below cannot go stale if another
+    // process (a `careline users` command beside the server) writes too.
+    let mut tx = w.conn.begin_with("BEGIN IMMEDIATE").await?;
     // The last state of each chat in the group wins (a chat's turns are serialised, so this is the newest).
     let mut chats: Vec<&ChatRecord> = Vec::with_capacity(batch.len());
-    for (c, _) in batch.iter().rev() {
-        if !chats.iter().any(|k| k.id == c.chat.id) {
-            chats.push(&c.chat);
+    for chat in batch.iter().rev().filter_map(|(c, _)| c.chat.as_ref()) {
+        if !chats.iter().any(|k| k.id == chat.id) {
+            chats.push(chat);
         }
     }
     for rows in fixed_chunks(&chats) {
@@ -182,8 +185,18 @@ async fn write_group(w: &mut Writer, batch: &[Pending]) -> anyhow::Result<()> {
         });
         q.build().execute(&mut *tx).await?;
     }
-    // The audit chain: ids assigned here, in commit order, each record hashed onto the one before.
+    // The audit chain: ids assigned here, in commit order, each record hashed onto the one before,
+    // continuing from the head as stored (under the write lock, so never forked).
     let mut chained = Vec::new();
+    if batch.iter().any(|(c, _)| !c.audits.is_empty()) {
+        let head = sqlx::query("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = head {
+            w.next_audit_id = row.try_get::<i64, _>("id")? + 1;
+            w.last_hash = row.try_get::<Option<Vec<u8>>, _>("hash")?.unwrap_or_default();
+        }
+    }
     for a in batch.iter().flat_map(|(c, _)| &c.audits) {
         let id = w.next_audit_id;
         let hash = crate::audit::link(&w.last_hash, id, a);
@@ -343,6 +356,28 @@ fn chat_record(row: &SqliteRow, keys: &Keyring) -> anyhow::Result<ChatRecord> {
         disposition: row.try_get("disposition")?,
         review: review(row)?,
         id,
+    })
+}
+
+fn user_record(r: &SqliteRow) -> anyhow::Result<User> {
+    let list = |col: &str| -> anyhow::Result<Vec<String>> {
+        Ok(r.try_get::<String, _>(col)?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect())
+    };
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        username: r.try_get("username")?,
+        name: r.try_get("name")?,
+        role: Role::parse(&role).with_context(|| format!("unknown role `{role}` in the users table"))?,
+        password_hash: r.try_get("password_hash")?,
+        languages: list("languages")?.iter().filter_map(|c| crate::lang::Lang::from_code(c)).collect(),
+        skills: list("skills")?,
+        capacity: r.try_get::<i64, _>("capacity")?.clamp(0, 50) as usize,
+        interpreter: r.try_get("interpreter")?,
+        disabled: r.try_get("disabled")?,
     })
 }
 
@@ -528,6 +563,111 @@ impl Store for SqliteStore {
         })
     }
 
+    fn closed_chats(&self, limit: i64) -> StoreFuture<'_, Vec<ChatRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT * FROM chats WHERE status = 'closed' ORDER BY closed_at DESC LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(|r| chat_record(r, &self.keys)).collect()
+        })
+    }
+
+    fn user<'a>(&'a self, username: &'a str) -> StoreFuture<'a, Option<User>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT * FROM users WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(user_record).transpose()
+        })
+    }
+
+    fn users(&self) -> StoreFuture<'_, Vec<User>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT * FROM users ORDER BY username").fetch_all(&self.pool).await?;
+            rows.iter().map(user_record).collect()
+        })
+    }
+
+    fn put_user(&self, u: User) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let now = millis(Utc::now());
+            sqlx::query(
+                "INSERT INTO users (username, name, role, password_hash, languages, skills, capacity, interpreter, disabled, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET name = excluded.name, role = excluded.role, \
+                 password_hash = excluded.password_hash, languages = excluded.languages, skills = excluded.skills, capacity = excluded.capacity, \
+                 interpreter = excluded.interpreter, disabled = excluded.disabled, updated_at = excluded.updated_at",
+            )
+            .bind(&u.username)
+            .bind(&u.name)
+            .bind(u.role.as_str())
+            .bind(&u.password_hash)
+            .bind(u.languages.iter().map(|l| l.code()).collect::<Vec<_>>().join(","))
+            .bind(u.skills.join(","))
+            .bind(u.capacity as i64)
+            .bind(u.interpreter)
+            .bind(u.disabled)
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            if u.disabled {
+                sqlx::query("DELETE FROM sessions WHERE username = ?")
+                    .bind(&u.username)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn put_session(&self, token_hash: Vec<u8>, username: String, expires: DateTime<Utc>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)")
+                .bind(token_hash)
+                .bind(username)
+                .bind(millis(Utc::now()))
+                .bind(millis(expires))
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn session<'a>(&'a self, token_hash: &'a [u8]) -> StoreFuture<'a, Option<(String, DateTime<Utc>)>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT username, expires_at FROM sessions WHERE token_hash = ?")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.map(|r| Ok((r.try_get("username")?, from_millis(r.try_get("expires_at")?))))
+                .transpose()
+        })
+    }
+
+    fn end_sessions<'a>(&'a self, username: Option<&'a str>, token_hash: Option<&'a [u8]>) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(u) = username {
+                sqlx::query("DELETE FROM sessions WHERE username = ?")
+                    .bind(u)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            if let Some(h) = token_hash {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+                    .bind(h)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+                .bind(millis(Utc::now()))
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+    }
+
     fn reseal(&self, new: Arc<Keyring>) -> StoreFuture<'_, usize> {
         Box::pin(async move {
             let mut conn = self.pool.acquire().await?;
@@ -627,7 +767,7 @@ mod tests {
             };
             store
                 .commit(Commit {
-                    chat,
+                    chat: Some(chat),
                     messages: vec![message(1, Sender::Patient, "hola"), message(2, Sender::Bot, "¡Hola!")],
                     whispers: vec![],
                     callbacks: vec![],
