@@ -58,6 +58,8 @@ pub struct ServeConfig {
     pub offer_timeout: Duration,
     /// A chat with the bot and no patient message for this long is closed.
     pub idle_timeout: Duration,
+    /// Transcripts of chats closed longer ago than this are purged; `None` keeps them.
+    pub retention_days: Option<u32>,
     pub limits: Limits,
     /// Where the file came from, for messages.
     pub file: Option<PathBuf>,
@@ -76,6 +78,7 @@ impl Default for ServeConfig {
             no_agent: NoAgentFallback::Interpreter,
             offer_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(15 * 60),
+            retention_days: None,
             limits: Limits {
                 per_ip_per_minute: 600,
                 per_chat_per_minute: 30,
@@ -98,6 +101,7 @@ const KEYS: &[&str] = &[
     "no_agent_fallback",
     "offer_timeout_seconds",
     "idle_timeout_minutes",
+    "retention_days",
     "limits",
 ];
 const AGENT_KEYS: &[&str] = &["id", "name", "token", "role", "languages", "skills", "capacity", "interpreter"];
@@ -188,6 +192,9 @@ impl ServeConfig {
             .and_then(|n| n.number("`idle_timeout_minutes`", &mut diags))
         {
             c.idle_timeout = Duration::from_secs(v.max(1) * 60);
+        }
+        if let Some(v) = m.get("retention_days").and_then(|n| n.number("`retention_days`", &mut diags)) {
+            c.retention_days = Some(v.clamp(1, 36_500) as u32);
         }
         if let Some(n) = m.get("limits") {
             let mut l = MapReader::new(&n, "`limits`", &mut diags);

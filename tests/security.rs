@@ -178,3 +178,81 @@ async fn key_rotation_reencrypts_everything_and_keeps_it_readable() {
         assert!(!bytes.windows(11).any(|w| w == b"zebraquartz"), "{}", f.display());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_purges_old_transcripts_and_keeps_metrics_and_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = traffic(dir.path()).await;
+    let r = hub.start_chat(Some("what are your hours?"), None, None, None).await.unwrap();
+    let token = r.token.unwrap();
+    hub.patient_action(&r.chat_id, &token, careline::hub::patient::PatientAction::Close)
+        .await
+        .unwrap();
+    assert!(!hub.store.transcript(&r.chat_id).await.unwrap().is_empty());
+    let facts_before = hub.store.facts(chrono::DateTime::UNIX_EPOCH).await.unwrap().len();
+    let purged = hub.purge_closed_before(hub.clock.now() + chrono::Duration::seconds(1)).await;
+    assert!(purged >= 1);
+    assert!(hub.store.transcript(&r.chat_id).await.unwrap().is_empty(), "the transcript is gone");
+    assert_eq!(
+        hub.store.facts(chrono::DateTime::UNIX_EPOCH).await.unwrap().len(),
+        facts_before,
+        "metrics keep their facts"
+    );
+    let chain = hub.store.audit_chain(None, None).await.unwrap();
+    assert!(chain.iter().any(|c| c.record.kind == "retention_purge"));
+    assert!(careline::audit::verify(&chain).intact());
+    // Open chats are never purged.
+    let open = hub.store.open_chats().await.unwrap();
+    assert!(open.iter().all(|c| c.seq > 0));
+}
+
+#[test]
+fn application_logs_hold_no_patient_message_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_careline"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--clock-start", "2026-11-24T15:00:00Z"])
+        .arg("--database")
+        .arg(dir.path().join("careline.db"))
+        .env("CARELINE_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_string();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let v: serde_json::Value = http
+            .post(format!("{base}/api/v1/chats"))
+            .json(&serde_json::json!({"text": SECRET_WORDS}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let (id, token) = (v["chat_id"].as_str().unwrap(), v["token"].as_str().unwrap());
+        let oversize = "zebraquartz ".repeat(500);
+        http.post(format!("{base}/api/v1/chats/{id}/messages"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"text": oversize}))
+            .send()
+            .await
+            .unwrap();
+        http.post(format!("{base}/api/v1/chats/{id}/messages"))
+            .bearer_auth("wrong")
+            .json(&serde_json::json!({"text": "zebraquartz again"}))
+            .send()
+            .await
+            .unwrap();
+    });
+    child.kill().unwrap();
+    let mut logs = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut logs).unwrap();
+    child.wait().unwrap();
+    assert!(logs.contains("restored open chats"), "the log was captured at trace level: {logs}");
+    assert!(!logs.contains("zebraquartz") && !logs.contains("chest hurts"), "{logs}");
+}

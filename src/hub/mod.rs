@@ -149,6 +149,8 @@ pub struct Hub {
     stopping: tokio::sync::watch::Sender<bool>,
     /// Sessions seen recently, by token hash (std RwLock: never held across an await).
     sessions: RwLock<HashMap<Vec<u8>, accounts::CachedSession>>,
+    /// When the retention policy last ran.
+    last_purge: Mutex<Option<std::time::Instant>>,
     /// Recent events for security alerts.
     watch: Mutex<alerts::Watch>,
     /// Open chats per client address (abuse limit; counted from this start, restored chats excluded).
@@ -213,6 +215,7 @@ impl Hub {
             open_by_ip: Mutex::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
             watch: Mutex::new(alerts::Watch::default()),
+            last_purge: Mutex::new(None),
         };
         hub.restore().await?;
         Ok(Arc::new(hub))

@@ -38,6 +38,10 @@ pub trait Store: Send + Sync {
     fn audit_of<'a>(&'a self, chat: &'a str) -> StoreFuture<'a, Vec<AuditRecord>>;
     /// The audit log with its chain, oldest first, optionally limited to `[from, to)`.
     fn audit_chain(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> StoreFuture<'_, Vec<crate::audit::Chained>>;
+    /// Retention: deletes the transcripts, whispers and call-back details of chats closed before
+    /// `before`, and empties their stored state. The chat rows (metrics) and the audit log stay.
+    /// Returns how many chats were purged.
+    fn purge(&self, before: DateTime<Utc>) -> StoreFuture<'_, usize>;
     /// The most recently closed chats, newest first.
     fn closed_chats(&self, limit: i64) -> StoreFuture<'_, Vec<ChatRecord>>;
     fn user<'a>(&'a self, username: &'a str) -> StoreFuture<'a, Option<crate::users::User>>;

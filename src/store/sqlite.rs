@@ -563,6 +563,36 @@ impl Store for SqliteStore {
         })
     }
 
+    fn purge(&self, before: DateTime<Utc>) -> StoreFuture<'_, usize> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await?;
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let rows = sqlx::query("SELECT id, language FROM chats WHERE status = 'closed' AND closed_at < ? AND seq > 0")
+                .bind(millis(before))
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in &rows {
+                let id: String = row.try_get("id")?;
+                let lang = crate::lang::Lang::from_code(row.try_get("language")?).unwrap_or(crate::lang::Lang::En);
+                let mut empty = ChatState::new(lang, crate::engine::state::LanguageSource::Default);
+                empty.status = crate::engine::Status::Closed;
+                for table in ["messages", "whispers", "callbacks"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE chat_id = ?"))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("UPDATE chats SET state = ?, seq = 0 WHERE id = ?")
+                    .bind(self.keys.seal(serde_json::to_string(&empty)?.as_bytes(), &chat_place(&id)))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(rows.len())
+        })
+    }
+
     fn closed_chats(&self, limit: i64) -> StoreFuture<'_, Vec<ChatRecord>> {
         Box::pin(async move {
             let rows = sqlx::query("SELECT * FROM chats WHERE status = 'closed' ORDER BY closed_at DESC LIMIT ?")
