@@ -144,11 +144,17 @@ pub async fn serve(config: ServeConfig, clock: Clock, tls: Option<rustls::Server
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
+    let flows_dir = config.flows.clone();
     let hub = start_hub(runner, config, clock).await?;
     let addr = listener.local_addr()?;
-    if hub.config.agents.is_empty() {
-        eprintln!("careline: no agents configured: hand-offs wait in their queues (add agents with --config, see docs/serving.md)");
+    let users = hub.store.users().await?;
+    if !users.iter().any(|u| u.role == crate::users::Role::Admin && !u.disabled) {
+        eprintln!("careline: no admin account yet: create one with `careline users add admin --role admin`");
     }
+    if hub.config.agents.is_empty() && !users.iter().any(|u| u.role.handles_chats() && !u.disabled) {
+        eprintln!("careline: no agents yet: hand-offs wait in their queues (careline users add NAME --role agent, see docs/serving.md)");
+    }
+    audit_flows(&hub, &flows_dir).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if tls.is_none() {
         eprintln!(
@@ -193,6 +199,46 @@ pub async fn serve(config: ServeConfig, clock: Clock, tls: Option<rustls::Server
 pub async fn start_hub(runner: Runner, config: ServeConfig, clock: Clock) -> anyhow::Result<Arc<Hub>> {
     let store = open_store(&config).await?;
     Hub::start(runner, Arc::new(store), config, clock).await
+}
+
+/// Records which flows this start serves (a hash of every flow file): a changed hash between two
+/// starts is a flow change in the audit log.
+async fn audit_flows(hub: &Hub, dir: &std::path::Path) -> anyhow::Result<()> {
+    use sha2::{Digest, Sha256};
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    let mut h = Sha256::new();
+    for f in &files {
+        h.update(
+            f.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        h.update(std::fs::read(f)?);
+    }
+    let digest = crate::audit::to_hex(&h.finalize());
+    let previous = hub
+        .store
+        .audit_chain(None, None)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|c| c.record.kind == "flows_loaded");
+    let changed = previous.as_ref().is_none_or(|p| !p.record.detail.starts_with(&digest));
+    if changed {
+        let detail = format!(
+            "{digest} ({} files in {}){}",
+            files.len(),
+            dir.display(),
+            if previous.is_some() { ": changed since the last start" } else { "" }
+        );
+        hub.audit_now("careline", "flows_loaded", detail, None).await?;
+    }
+    Ok(())
 }
 
 /// The configured store with its keyring (created, and announced, on first start).
