@@ -305,3 +305,31 @@ async fn analysts_read_transcripts_without_identifiers() {
             .any(|c| c.record.kind == "transcript_export" && c.record.actor == "andy")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_guessing_from_one_address_raises_an_alert() {
+    let s = server().await;
+    s.on_shift("sue").await;
+    for _ in 0..2 {
+        let (_, v) = s
+            .call("POST", "/api/v1/chats", None, json!({"text": "is my prescription ready?"}))
+            .await;
+        let (id, token) = (v["chat_id"].as_str().unwrap().to_string(), v["token"].as_str().unwrap().to_string());
+        for _ in 0..3 {
+            for text in ["John Miller", "01/01/1980", "XYZ987654"] {
+                s.call("POST", &format!("/api/v1/chats/{id}/messages"), Some(&token), json!({"text": text}))
+                    .await;
+            }
+        }
+    }
+    let admin = s.login("adam").await;
+    let (_, alerts) = s.call("GET", "/api/v1/admin/alerts", Some(&admin), Value::Null).await;
+    assert!(
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "verification_brute_force" && a["subject"] == "127.0.0.1"),
+        "{alerts}"
+    );
+}
