@@ -104,11 +104,19 @@ impl Hub {
         };
         self.counters.chats_started.fetch_add(1, Ordering::Relaxed);
         Ok(PatientReply {
-            chat_id: id.clone(),
             token: Some(token),
-            replies: outcome.replies,
-            state: state_view(&rec, self.wait_of(&id)),
+            ..self.reply_to_patient(&chat, &rec, outcome.replies)
         })
+    }
+
+    /// What a patient call answers once its change is stored: the new replies and the state.
+    fn reply_to_patient(&self, chat: &LiveChat, rec: &ChatRecord, replies: Vec<MessageRecord>) -> PatientReply {
+        PatientReply {
+            chat_id: chat.id.clone(),
+            token: None,
+            replies,
+            state: state_view(rec, self.wait_of(&chat.id)),
+        }
     }
 
     async fn patient_text(&self, tx: &mut Tx, text: &str) {
@@ -149,12 +157,7 @@ impl Hub {
         let mut tx = Tx::new(&rec, now);
         self.patient_text(&mut tx, text).await;
         let outcome = self.finish(&chat, &mut rec, tx).await?;
-        Ok(PatientReply {
-            chat_id: chat.id.clone(),
-            token: None,
-            replies: outcome.replies,
-            state: state_view(&rec, self.wait_of(&chat.id)),
-        })
+        Ok(self.reply_to_patient(&chat, &rec, outcome.replies))
     }
 
     pub async fn patient_action(&self, id: &str, token: &str, action: PatientAction) -> Result<PatientReply, HubError> {
@@ -180,12 +183,7 @@ impl Hub {
         }
         self.engine_turn(&mut tx, input).await;
         let outcome = self.finish(&chat, &mut rec, tx).await?;
-        Ok(PatientReply {
-            chat_id: chat.id.clone(),
-            token: None,
-            replies: outcome.replies,
-            state: state_view(&rec, self.wait_of(&chat.id)),
-        })
+        Ok(self.reply_to_patient(&chat, &rec, outcome.replies))
     }
 
     /// The transcript so far and the state, from the store (open or closed chats alike).
