@@ -78,6 +78,18 @@ pub fn verify(records: &[Chained]) -> Verification {
             }
             continue;
         }
+        if prev.is_none() {
+            // The chain's first record: nothing before it, and every earlier id is an unchained record.
+            if !r.prev_hash.is_empty() {
+                v.problems.push(format!(
+                    "record {}: the chain's first record points to a record that is gone (the head of the log was deleted)",
+                    r.id
+                ));
+            }
+            if r.id != v.unchained as i64 + 1 {
+                v.problems.push(format!("records before {} are missing (deleted)", r.id));
+            }
+        }
         if let Some(p) = prev {
             if r.id != p.id + 1 {
                 v.problems
@@ -158,5 +170,13 @@ mod tests {
         let mut swapped = chain(5);
         swapped.swap(1, 2);
         assert!(!verify(&swapped).intact());
+
+        let mut headless = chain(5);
+        headless.remove(0);
+        assert!(!verify(&headless).intact(), "the first record deleted");
+
+        let mut unhashed = chain(5);
+        unhashed[0].hash.clear();
+        assert!(!verify(&unhashed).intact(), "the first record's hash blanked to pass as pre-chain");
     }
 }

@@ -290,12 +290,38 @@ async fn analysts_read_transcripts_without_identifiers() {
             .await;
     }
     s.call("POST", &format!("/api/v1/chats/{id}/close"), Some(&token), json!({})).await;
+    // A failed attempt: the chat keeps none of these values, yet they must not reach the analyst.
+    let (_, v) = s
+        .call("POST", "/api/v1/chats", None, json!({"text": "is my prescription ready?"}))
+        .await;
+    let (id2, token2) = (v["chat_id"].as_str().unwrap().to_string(), v["token"].as_str().unwrap().to_string());
+    for text in ["Rosalind Quimby", "02/03/1961", "QQQ111222"] {
+        s.call(
+            "POST",
+            &format!("/api/v1/chats/{id2}/messages"),
+            Some(&token2),
+            json!({"text": text}),
+        )
+        .await;
+    }
+    s.call("POST", &format!("/api/v1/chats/{id2}/close"), Some(&token2), json!({}))
+        .await;
     let andy = s.login("andy").await;
     let (status, v) = s.call("GET", TRANSCRIPTS, Some(&andy), Value::Null).await;
     assert_eq!(status, 200, "{v}");
     let text = v.to_string();
     assert!(text.contains("prescription ready"), "{text}");
-    for identifier in ["John", "Miller", "1975", "XYZ987654", "Metformin", &id] {
+    for identifier in [
+        "John",
+        "Miller",
+        "1975",
+        "XYZ987654",
+        "Metformin",
+        &id,
+        "Rosalind",
+        "Quimby",
+        "QQQ111222",
+    ] {
         assert!(!text.contains(identifier), "`{identifier}` reached the analyst: {text}");
     }
     let chain = s.hub.store.audit_chain(None, None).await.unwrap();

@@ -139,6 +139,10 @@ pub fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
                     disabled: false,
                 };
                 store.put_user(user).await?;
+                if before.is_some() {
+                    // A replaced password or role must not live on in old sessions.
+                    store.end_sessions(Some(&username), None).await?;
+                }
                 let detail = match before {
                     Some(b) if b.role != role => format!("role {} -> {} for {username}", b.role.as_str(), role.as_str()),
                     Some(_) => format!("profile replaced for {username}"),

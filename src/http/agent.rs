@@ -244,12 +244,16 @@ pub async fn live_chats(State(s): State<AppState>, Bearer(t): Bearer) -> Result<
 }
 
 pub async fn callbacks(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Value>, ApiError> {
-    supervisor(&s, &t).await?;
-    let list = s
-        .hub
-        .store
-        .callbacks(200)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}")))?;
+    let l = supervisor(&s, &t).await?;
+    let list = s.hub.store.callbacks(200).await.map_err(|e| ApiError::store_failed(&e))?;
+    // Call-backs carry phone numbers: reading them is a PHI read.
+    s.hub
+        .audit_now(
+            &l.account.profile.id,
+            "phi_read",
+            format!("{} call-back requests listed", list.len()),
+            None,
+        )
+        .await?;
     Ok(Json(json!({"callbacks": list})))
 }

@@ -6,6 +6,7 @@ use crate::http::body::{Bearer, JsonBody};
 use crate::http::error::ApiError;
 use crate::hub::accounts::Caller;
 use crate::hub::views::deidentify;
+use crate::store::Sender;
 use crate::users::Role;
 use axum::Json;
 use axum::extract::{ConnectInfo, Query, State};
@@ -62,12 +63,7 @@ pub async fn logout(
 
 pub async fn users(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Value>, ApiError> {
     caller_in(&s, &t, &[Role::Admin]).await?;
-    let users = s
-        .hub
-        .store
-        .users()
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}")))?;
+    let users = s.hub.store.users().await.map_err(|e| ApiError::store_failed(&e))?;
     let list: Vec<Value> = users
         .iter()
         .map(|u| json!({"username": u.username, "name": u.name, "role": u.role, "languages": u.languages, "skills": u.skills, "capacity": u.capacity, "interpreter": u.interpreter, "disabled": u.disabled}))
@@ -88,13 +84,20 @@ pub struct TranscriptQuery {
 /// Recently closed chats, de-identified, for analysts reviewing the bot's work.
 pub async fn transcripts(State(s): State<AppState>, Bearer(t): Bearer, Query(q): Query<TranscriptQuery>) -> Result<Json<Value>, ApiError> {
     let caller = caller_in(&s, &t, &[Role::Analyst, Role::Supervisor]).await?;
-    let unavailable = |e: anyhow::Error| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}"));
+    let unavailable = |e: anyhow::Error| ApiError::store_failed(&e);
     let chats = s
         .hub
         .store
         .closed_chats(q.limit.unwrap_or(20).clamp(1, 200))
         .await
         .map_err(unavailable)?;
+    // Answers to identity questions are masked whole: after a failed attempt the chat no longer holds
+    // the values it was given, so slot masking alone would miss them.
+    let m = &s.hub.runner.engine.flows.settings.messages;
+    let identity_prompts: Vec<&str> = [&m.verify_name, &m.verify_dob, &m.verify_member_id]
+        .iter()
+        .flat_map(|t| t.0.values().map(String::as_str))
+        .collect();
     let mut out = Vec::new();
     for (i, chat) in chats.iter().enumerate() {
         let slots: Vec<(String, String)> = chat.state.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
@@ -105,7 +108,17 @@ pub async fn transcripts(State(s): State<AppState>, Bearer(t): Bearer, Query(q):
             .await
             .map_err(unavailable)?
             .iter()
-            .map(|m| json!({"seq": m.seq, "sender": m.sender, "text": deidentify(&m.text, &slots)}))
+            .scan(false, |after_identity_prompt, m| {
+                let text = if m.sender == Sender::Patient && *after_identity_prompt {
+                    "[identity answer]".to_string()
+                } else {
+                    deidentify(&m.text, &slots)
+                };
+                if m.sender != Sender::Patient {
+                    *after_identity_prompt = identity_prompts.contains(&m.text.as_str());
+                }
+                Some(json!({"seq": m.seq, "sender": m.sender, "text": text}))
+            })
             .collect();
         out.push(json!({
             // A stable label within this answer, not the chat id: analysts need no way back to the patient.

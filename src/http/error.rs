@@ -24,6 +24,12 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// The store failed: the detail goes to the log, the client learns only to retry.
+    pub fn store_failed(e: &anyhow::Error) -> ApiError {
+        tracing::error!(error = %format!("{e:#}"), "store read failed");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; try again")
+    }
+
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, message)
     }
@@ -43,6 +49,9 @@ impl From<HubError> for ApiError {
             HubError::Forbidden(_) => StatusCode::FORBIDDEN,
             HubError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
+        if let HubError::Store(inner) = &e {
+            return ApiError::store_failed(inner);
+        }
         ApiError::new(status, e.to_string())
     }
 }

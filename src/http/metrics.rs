@@ -10,7 +10,7 @@ use crate::metrics::{Summary, summarize};
 use crate::users::Role;
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use std::fmt::Write;
@@ -23,12 +23,7 @@ pub struct Window {
 
 async fn load(s: &AppState, days: i64) -> Result<Summary, ApiError> {
     let since = s.hub.clock.now() - chrono::Duration::days(days.clamp(1, 3650));
-    let facts = s
-        .hub
-        .store
-        .facts(since)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}")))?;
+    let facts = s.hub.store.facts(since).await.map_err(|e| ApiError::store_failed(&e))?;
     Ok(summarize(&facts))
 }
 

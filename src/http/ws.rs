@@ -21,6 +21,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames are chat-sized; buffers stay small so ten thousand sockets fit in memory.
 const BUFFER: usize = 4096;
 const MAX_MESSAGE: usize = 64 * 1024;
+/// How often an agent console's session is checked again.
+const SESSION_RECHECK: Duration = Duration::from_secs(30);
 
 fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(BUFFER)
@@ -122,6 +124,9 @@ pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSock
         let _open = Open::new(&s.hub.sockets);
         let Some(l) = s.hub.agent(&id) else { return };
         let mut rx = s.hub.agent_follow(&l);
+        // A console outlives no session: logged out, disabled or expired closes it.
+        let mut recheck = tokio::time::interval(SESSION_RECHECK);
+        recheck.tick().await;
         let hello = AgentNotice::Queues {
             queues: s.hub.queues_for(&l),
         };
@@ -131,6 +136,13 @@ pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSock
                     _ = stopping.changed() => {
                         let _ = socket.send(Message::Close(Some(going_away()))).await;
                         break;
+                    }
+                    _ = recheck.tick() => {
+                        if s.hub.caller(&token).await.is_none() {
+                            let bye = axum::extract::ws::CloseFrame { code: axum::extract::ws::close_code::POLICY, reason: "session ended; log in again".into() };
+                            let _ = socket.send(Message::Close(Some(bye))).await;
+                            break;
+                        }
                     }
                     notice = rx.recv() => match notice {
                         Ok(n) => if !send_json(&mut socket, &*n).await { break },

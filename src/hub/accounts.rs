@@ -17,6 +17,16 @@ pub const SESSION_HOURS: i64 = 10;
 /// A cached session is re-read from the store after this long, so a disabled user is out within it.
 const SESSION_RECHECK: Duration = Duration::from_secs(30);
 
+/// Longer names and passwords are refused before any work (and never logged).
+const MAX_USERNAME: usize = 64;
+const MAX_PASSWORD: usize = 1024;
+
+/// A valid argon2id hash of nothing anyone knows, computed once.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| crate::users::hash_password(&random_hex(16)).unwrap_or_default())
+}
+
 /// The person behind a request.
 #[derive(Clone)]
 pub struct Caller {
@@ -81,7 +91,8 @@ impl Hub {
     }
 
     fn caller_of(&self, user: &User) -> Caller {
-        let line = user.role.handles_chats().then(|| {
+        // A user named like a config agent never takes over that agent's console.
+        let line = (user.role.handles_chats() && !self.is_config_agent(&user.username)).then(|| {
             self.agent_for_user(AgentAccount {
                 name: user.name.clone(),
                 token: String::new(),
@@ -106,12 +117,23 @@ impl Hub {
     /// Checks a password and opens a session. Every attempt is audited; the answer never says whether
     /// the username exists.
     pub async fn login(&self, username: &str, password: &str, ip: Option<IpAddr>) -> Result<Login, HubError> {
+        if username.len() > MAX_USERNAME || password.len() > MAX_PASSWORD {
+            return Err(HubError::Unauthorized);
+        }
         let user = self.store.user(username).await.map_err(HubError::Store)?;
-        let (hash, password) = (user.as_ref().map(|u| u.password_hash.clone()), password.to_string());
+        // An unknown user is checked against a dummy hash: the answer takes as long either way.
+        let hash = user.as_ref().map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
+        let password = password.to_string();
         // Argon2 is deliberately slow: keep it off the async workers.
-        let matches = tokio::task::spawn_blocking(move || hash.is_some_and(|h| password_matches(&password, &h)))
+        let matches = tokio::task::spawn_blocking(move || password_matches(&password, &hash))
             .await
             .unwrap_or(false);
+        // An unknown name may be a password typed in the wrong field: the audit log keeps only a hash.
+        let named = match &user {
+            Some(u) => u.username.clone(),
+            None => format!("unknown:{}", &crate::audit::to_hex(&token_hash(username))[..12]),
+        };
+        let username = named.as_str();
         let now = self.clock.now();
         let ok = matches && user.as_ref().is_some_and(|u| !u.disabled);
         if !ok {
@@ -143,7 +165,10 @@ impl Hub {
 
     pub async fn logout(&self, token: &str, ip: Option<IpAddr>) -> Result<(), HubError> {
         let hash = token_hash(token);
-        let who = self.caller(token).await.map(|c| c.id).unwrap_or_default();
+        // Only a live session is logged out (and audited): unknown tokens write nothing.
+        let Some(who) = self.caller(token).await.map(|c| c.id) else {
+            return Err(HubError::Unauthorized);
+        };
         self.sessions.write().expect("sessions lock").remove(&hash);
         self.store.end_sessions(None, Some(&hash)).await.map_err(HubError::Store)?;
         self.audit_now(&who, "logout", String::new(), ip).await

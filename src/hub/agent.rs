@@ -161,23 +161,27 @@ impl Hub {
         let clinical = line.account.role.reads_clinical_notes();
         let transcript = self.store.transcript(id).await.map_err(HubError::Store)?;
         let whispers = self.store.whispers(id).await.map_err(HubError::Store)?;
-        if may_see_phi {
-            // Reading a verified patient's collected slots is a PHI read.
-            let audit = crate::store::AuditRecord {
-                at: self.clock.now(),
-                chat: Some(id.to_string()),
-                actor: line.account.profile.id.clone(),
-                kind: "phi_read".into(),
-                detail: "whisper with slots opened".into(),
-                ip: None,
-            };
+        // Every look at a chat is audited; seeing a verified patient's collected slots is a PHI read.
+        let (kind, detail) = if may_see_phi {
+            ("phi_read", "chat with verified slots opened")
+        } else {
+            ("chat_read", "chat opened (PHI masked)")
+        };
+        let audit = crate::store::AuditRecord {
+            at: self.clock.now(),
+            chat: Some(id.to_string()),
+            actor: line.account.profile.id.clone(),
+            kind: kind.into(),
+            detail: detail.into(),
+            ip: None,
+        };
+        {
             let mut live = chat.record.lock().await;
             let mut tx = Tx::new(&live, self.clock.now());
             tx.audits.push(audit);
             self.finish(&chat, &mut live, tx).await?;
-            drop(live);
-            self.watch_phi_read(&line.account.profile.id, id).await;
         }
+        self.watch_phi_read(&line.account.profile.id, id).await;
         Ok(AgentChatView {
             chat_id: id.to_string(),
             state: state_view(&rec, self.wait_of(id)),
@@ -260,32 +264,47 @@ impl Hub {
             .as_ref()
             .map(|h| h.priority)
             .unwrap_or(crate::flow::Priority::Normal);
-        let (qlang, skill) = crate::hub::split_queue(&queue);
-        tx.enqueue = Some(Board::waiting(id, qlang.unwrap_or(lang), skill, priority, now));
-        self.board().release(id, &from, now);
-        self.finish(&chat, &mut rec, tx).await?;
-        if let Some(a) = target {
-            // Straight to a colleague: they get it as an offer, like any other.
-            {
-                let mut board = self.board();
-                board.withdraw(id, false);
-                let _ = board.take(id, &a, true);
-            }
-            let mut tx = Tx::new(&rec, now);
-            tx.next.agent = Some(a.clone());
-            tx.next.accepted_at = Some(now);
-            self.engine_turn(&mut tx, Input::Agent(AgentEvent::Accepted { agent: a.clone() }))
-                .await;
-            self.finish(&chat, &mut rec, tx).await?;
-            self.tell(&a, AgentNotice::Assigned { chat: id.to_string() });
+        // Free whoever had the chat (a supervisor may transfer an agent's chat).
+        let holder = rec.agent.clone();
+        if let Some(h) = &holder {
+            self.board().release(id, h, now);
         }
-        self.tell(
-            &from,
-            AgentNotice::Released {
-                chat: id.to_string(),
-                why: "transferred".into(),
-            },
-        );
+        match &target {
+            // Straight to a colleague: assigned to them alone, never offered to anyone else on the way.
+            Some(a) => {
+                tx.next.agent = Some(a.clone());
+                tx.next.accepted_at = Some(now);
+                self.engine_turn(&mut tx, Input::Agent(AgentEvent::Accepted { agent: a.clone() }))
+                    .await;
+                self.board().restore_assignment(id, a);
+            }
+            None => {
+                let (qlang, skill) = crate::hub::split_queue(&queue);
+                tx.enqueue = Some(Board::waiting(id, qlang.unwrap_or(lang), skill, priority, now));
+            }
+        }
+        if let Err(e) = self.finish(&chat, &mut rec, tx).await {
+            let mut board = self.board();
+            if let Some(a) = &target {
+                board.release(id, a, now);
+            }
+            if let Some(h) = &holder {
+                board.restore_assignment(id, h);
+            }
+            return Err(e);
+        }
+        if let Some(a) = &target {
+            self.tell(a, AgentNotice::Assigned { chat: id.to_string() });
+        }
+        if let Some(h) = holder {
+            self.tell(
+                &h,
+                AgentNotice::Released {
+                    chat: id.to_string(),
+                    why: "transferred".into(),
+                },
+            );
+        }
         Ok(state_view(&rec, self.wait_of(id)))
     }
 

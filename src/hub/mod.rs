@@ -317,23 +317,36 @@ impl Hub {
     }
 
     /// The line of a user who handles chats, created (with a seat on the board) on first use.
+    /// The account is re-read from the store on every session check, so a role or skill changed with
+    /// `careline users add` takes effect here too: the line is rebuilt (keeping its console channel).
     pub fn agent_for_user(&self, account: AgentAccount) -> Arc<AgentLine> {
-        if let Some(line) = self.agent(&account.profile.id) {
-            return line;
+        let existing = self.agent(&account.profile.id);
+        if let Some(line) = &existing
+            && line.account.role == account.role
+            && line.account.profile == account.profile
+            && line.account.name == account.name
+        {
+            return line.clone();
         }
-        let mut agents = self.agents.write().expect("agents lock");
-        agents
-            .entry(account.profile.id.clone())
-            .or_insert_with(|| {
-                self.board().add_agent(account.profile.clone(), self.clock.now());
-                let (notices, _) = broadcast::channel(NOTICE_BUFFER);
-                Arc::new(AgentLine {
-                    account,
-                    notices,
-                    consoles: AtomicUsize::new(0),
-                })
-            })
-            .clone()
+        // Lock order everywhere: the board before the agents.
+        self.board().set_profile(account.profile.clone(), self.clock.now());
+        let line = Arc::new(AgentLine {
+            notices: existing
+                .as_ref()
+                .map_or_else(|| broadcast::channel(NOTICE_BUFFER).0, |l| l.notices.clone()),
+            consoles: AtomicUsize::new(existing.as_ref().map_or(0, |l| l.consoles.load(Ordering::Relaxed))),
+            account,
+        });
+        self.agents
+            .write()
+            .expect("agents lock")
+            .insert(line.account.profile.id.clone(), line.clone());
+        line
+    }
+
+    /// Whether `id` belongs to an agent from the configuration file (a user may not take it over).
+    pub fn is_config_agent(&self, id: &str) -> bool {
+        self.agent_tokens.values().any(|a| a == id)
     }
 
     fn agent_lines(&self) -> Vec<Arc<AgentLine>> {

@@ -133,6 +133,12 @@ pub fn masked_whisper(whisper: &Value, may_see_phi: bool, clinical_notes: bool) 
                 flag["evidence"] = Value::Array(vec![serde_json::json!({"phrase": CLINICAL_NOTE})]);
             }
         }
+        // A clinical phrase raised mid-chat arrives as an alert: `clinical: "insulin dose" (en)`.
+        if let Some(Value::String(alert)) = w.get_mut("alert")
+            && alert.starts_with("clinical:")
+        {
+            *alert = format!("clinical: {CLINICAL_NOTE}");
+        }
         // The summary quotes the evidence too: `Clinical ("can i take" (en))`.
         if let Some(Value::String(summary)) = w.get_mut("summary") {
             let quoted = regex::Regex::new(r"Clinical \((?:[^()]|\([^()]*\))*\)").expect("a valid pattern");
@@ -221,7 +227,7 @@ mod tests {
         let w = json!({"risk": [
             {"level": "clinical", "evidence": [{"phrase": "insulin dose", "lang": "en"}]},
             {"level": "crisis", "evidence": [{"phrase": "kill myself", "lang": "en"}]}
-        ], "summary": "Risk: Clinical (\"insulin dose\" (en)), Crisis (\"kill myself\" (en))."});
+        ], "summary": "Risk: Clinical (\"insulin dose\" (en)), Crisis (\"kill myself\" (en)).", "alert": "clinical: \"insulin dose\" (en)"});
         let agent = masked_whisper(&w, true, false).to_string();
         assert!(!agent.contains("insulin") && agent.contains("kill myself"), "{agent}");
         assert!(masked_whisper(&w, true, true).to_string().contains("insulin"));

@@ -117,15 +117,24 @@ impl Board {
         }
     }
 
-    /// A new agent (a user who logged in for the first time since start), offline until they say so.
-    pub fn add_agent(&mut self, profile: AgentProfile, now: DateTime<Utc>) {
-        self.seats.entry(profile.id.clone()).or_insert(Seat {
-            profile,
-            presence: Presence::Offline,
-            chats: BTreeSet::new(),
-            offers: BTreeSet::new(),
-            idle_since: now,
-        });
+    /// A user's seat: added (offline until they say so) or, if it exists, given the current profile
+    /// (a changed role, language or skill applies at once; chats and offers stay).
+    pub fn set_profile(&mut self, profile: AgentProfile, now: DateTime<Utc>) {
+        match self.seats.get_mut(&profile.id) {
+            Some(seat) => seat.profile = profile,
+            None => {
+                self.seats.insert(
+                    profile.id.clone(),
+                    Seat {
+                        profile,
+                        presence: Presence::Offline,
+                        chats: BTreeSet::new(),
+                        offers: BTreeSet::new(),
+                        idle_since: now,
+                    },
+                );
+            }
+        }
     }
 
     pub fn profile(&self, agent: &str) -> Option<&AgentProfile> {

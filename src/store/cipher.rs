@@ -89,12 +89,26 @@ impl Keyring {
         out
     }
 
-    /// Opens a sealed value (or passes legacy plaintext through). Fails on a wrong key, a value moved
-    /// from another place, or any edited byte.
+    /// Opens a sealed value. Fails on plaintext (nobody may slip unsealed data in), a wrong key, a
+    /// value moved from another place, or any edited byte.
     pub fn open(&self, stored: &[u8], place: &str) -> anyhow::Result<Vec<u8>> {
+        anyhow::ensure!(
+            stored.first() == Some(&MARK),
+            "{place} is not sealed: refused (run `careline keys rotate` to seal data written before encryption)"
+        );
+        self.open_sealed(stored, place)
+    }
+
+    /// Like `open`, but passes plaintext written before encryption existed through: for `keys rotate`
+    /// only, which seals it.
+    pub fn open_legacy(&self, stored: &[u8], place: &str) -> anyhow::Result<Vec<u8>> {
         if stored.first() != Some(&MARK) {
             return Ok(stored.to_vec());
         }
+        self.open_sealed(stored, place)
+    }
+
+    fn open_sealed(&self, stored: &[u8], place: &str) -> anyhow::Result<Vec<u8>> {
         anyhow::ensure!(stored.len() > 1 + 4 + NONCE, "a sealed value is truncated ({place})");
         let id = u32::from_be_bytes(stored[1..5].try_into().expect("4 bytes"));
         let (_, cipher) = self
@@ -181,7 +195,8 @@ mod tests {
         let mut edited = sealed.clone();
         *edited.last_mut().unwrap() ^= 1;
         assert!(k.open(&edited, "messages|c1|3").is_err());
-        assert_eq!(k.open(b"legacy", "x").unwrap(), b"legacy");
+        assert!(k.open(b"forged plaintext", "x").is_err(), "unsealed data is refused");
+        assert_eq!(k.open_legacy(b"legacy", "x").unwrap(), b"legacy");
     }
 
     #[test]

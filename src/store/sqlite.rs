@@ -734,7 +734,7 @@ impl Store for SqliteStore {
                     if new.is_current(&stored) {
                         continue;
                     }
-                    let plain = self.keys.open(&stored, &place).or_else(|_| new.open(&stored, &place))?;
+                    let plain = self.keys.open_legacy(&stored, &place).or_else(|_| new.open(&stored, &place))?;
                     let update = format!("UPDATE {table} SET {col} = ? WHERE {filter}");
                     let q = sqlx::query(&update).bind(new.seal(&plain, &place));
                     let q = match table {
