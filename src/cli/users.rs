@@ -75,15 +75,7 @@ async fn audit(store: &dyn Store, actor: &str, kind: &str, detail: String) -> an
         detail,
         ip: None,
     };
-    store
-        .commit(Commit {
-            chat: None,
-            messages: Vec::new(),
-            whispers: Vec::new(),
-            callbacks: Vec::new(),
-            audits: vec![record],
-        })
-        .await
+    store.commit(Commit::audits_only(vec![record])).await
 }
 
 /// Who ran the command, for the audit record.

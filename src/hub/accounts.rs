@@ -185,13 +185,7 @@ impl Hub {
             ip: ip.map(|i| i.to_string()),
         };
         self.store
-            .commit(crate::store::Commit {
-                chat: None,
-                messages: Vec::new(),
-                whispers: Vec::new(),
-                callbacks: Vec::new(),
-                audits: vec![record],
-            })
+            .commit(crate::store::Commit::audits_only(vec![record]))
             .await
             .map_err(HubError::Store)
     }

@@ -162,6 +162,19 @@ pub struct Commit {
     pub audits: Vec<AuditRecord>,
 }
 
+impl Commit {
+    /// A change that touches no chat: audit records alone (a login, a role change).
+    pub fn audits_only(audits: Vec<AuditRecord>) -> Commit {
+        Commit {
+            chat: None,
+            messages: Vec::new(),
+            whispers: Vec::new(),
+            callbacks: Vec::new(),
+            audits,
+        }
+    }
+}
+
 /// One chat as metrics see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatFacts {
