@@ -25,7 +25,7 @@ pub use views::{AgentNotice, PatientNotice, StateView, Wait};
 use crate::config::{AgentAccount, NoAgentFallback, Role, ServeConfig};
 use crate::engine::{AgentEvent, Input, Status};
 use crate::flow::Priority;
-use crate::queue::{Board, Offer, Presence};
+use crate::queue::{Board, Offer};
 use crate::runner::Runner;
 use crate::store::{ChatRecord, Sender, Store};
 use chrono::{DateTime, Utc};
@@ -359,12 +359,7 @@ impl Hub {
         let Some(position) = board.position(chat) else {
             return Wait::default();
         };
-        let queue = board.entry(chat).map(|w| w.queue.clone()).unwrap_or_default();
-        let on_shift = board
-            .queues(self.clock.now(), None)
-            .iter()
-            .find(|q| q.queue == queue)
-            .map_or(0, |q| q.agents_on_shift);
+        let (queue, on_shift) = board.entry(chat).map(|w| (w.queue.clone(), board.on_shift(w))).unwrap_or_default();
         drop(board);
         Wait {
             position: Some(position),
@@ -405,13 +400,7 @@ impl Hub {
         let crisis = w.priority == Priority::Crisis;
         let (staffed, interpreters) = {
             let board = self.board();
-            let staffed = board.staffed(w.lang, &w.skill);
-            let interpreters = self.agent_lines().iter().any(|a| {
-                a.account.profile.interpreter
-                    && a.account.profile.skills.contains(&w.skill)
-                    && board.presence(&a.account.profile.id).is_some_and(|p| p != Presence::Offline)
-            });
-            (staffed, interpreters)
+            (board.staffed(w.lang, &w.skill), board.interpreters_on_shift(&w.skill))
         };
         if !staffed {
             let capture = self.config.no_agent == NoAgentFallback::Callback || !interpreters;
@@ -430,7 +419,7 @@ impl Hub {
         let (position, on_shift) = {
             let board = self.board();
             let position = board.position(&w.chat).unwrap_or_else(|| board.ahead(&w) + 1);
-            (position, self.agents_on_shift_for(&board, &w))
+            (position, board.on_shift(&w))
         };
         if on_shift == 0 {
             return;
@@ -446,18 +435,6 @@ impl Hub {
             .replace("{position}", &position.to_string())
             .replace("{minutes}", &minutes.to_string());
         tx.message(Sender::System, "wait", None, text);
-    }
-
-    fn agents_on_shift_for(&self, board: &Board, w: &crate::queue::Waiting) -> usize {
-        self.agent_lines()
-            .iter()
-            .filter(|a| {
-                let p = &a.account.profile;
-                board.presence(&p.id).is_some_and(|s| s != Presence::Offline)
-                    && (p.languages.contains(&w.lang) || (w.interpreter && p.interpreter))
-                    && p.skills.contains(&w.skill)
-            })
-            .count()
     }
 
     /// Stores the change, then makes it visible: the chat's new state, the patient's and agent's

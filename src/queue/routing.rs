@@ -172,6 +172,13 @@ impl Board {
             .any(|s| s.presence != Presence::Offline && s.profile.languages.contains(&lang) && s.profile.skills.iter().any(|k| k == skill))
     }
 
+    /// Whether an interpreter-assisted agent with `skill` is on shift.
+    pub fn interpreters_on_shift(&self, skill: &str) -> bool {
+        self.seats
+            .values()
+            .any(|s| s.presence != Presence::Offline && s.profile.interpreter && s.profile.skills.iter().any(|k| k == skill))
+    }
+
     /// Puts a chat in a queue, or updates it there (a crisis raised while waiting moves it up; the
     /// original `since` is kept so it never loses its place).
     pub fn enqueue(&mut self, mut w: Waiting) {
@@ -366,7 +373,8 @@ impl Board {
         by_queue.into_values().collect()
     }
 
-    fn on_shift(&self, w: &Waiting) -> usize {
+    /// Agents on shift (available or away) who could take `w`.
+    pub fn on_shift(&self, w: &Waiting) -> usize {
         self.seats
             .values()
             .filter(|s| s.presence != Presence::Offline && eligible(s, w))
