@@ -52,6 +52,8 @@ pub struct ServeConfig {
     pub flows: PathBuf,
     pub models: PathBuf,
     pub directory: PathBuf,
+    /// Conversation tests the analyst dashboard runs against the flows on disk.
+    pub conversation_tests: PathBuf,
     pub agents: Vec<AgentAccount>,
     pub no_agent: NoAgentFallback,
     /// An offer not taken in this time goes to someone else.
@@ -74,6 +76,7 @@ impl Default for ServeConfig {
             flows: PathBuf::from("flows"),
             models: PathBuf::from("models"),
             directory: PathBuf::from("fixtures/demo_directory.json"),
+            conversation_tests: PathBuf::from("fixtures/conversations"),
             agents: Vec::new(),
             no_agent: NoAgentFallback::Interpreter,
             offer_timeout: Duration::from_secs(30),
@@ -97,6 +100,7 @@ const KEYS: &[&str] = &[
     "flows",
     "models",
     "directory",
+    "conversation_tests",
     "agents",
     "no_agent_fallback",
     "offer_timeout_seconds",
@@ -162,6 +166,7 @@ impl ServeConfig {
             ("flows", &mut c.flows),
             ("models", &mut c.models),
             ("directory", &mut c.directory),
+            ("conversation_tests", &mut c.conversation_tests),
         ] {
             if let Some(s) = m.string(key, &mut diags) {
                 *slot = PathBuf::from(s);

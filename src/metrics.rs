@@ -178,6 +178,46 @@ pub fn summarize(facts: &[ChatFacts]) -> Summary {
     s
 }
 
+/// One day of the dashboard's charts: the summary's headline figures for chats created that day (UTC).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Day {
+    pub date: chrono::NaiveDate,
+    pub chats: usize,
+    pub handoffs: usize,
+    pub containment_rate: f64,
+    pub first_response_p50: Option<f64>,
+    pub queue_wait_p50: Option<f64>,
+    pub queue_wait_p90: Option<f64>,
+    pub csat_mean: Option<f64>,
+}
+
+/// The `days` days up to and including `last`, oldest first. Days without chats are present and
+/// empty, so a chart's axis never skips a day.
+pub fn daily(facts: &[ChatFacts], last: chrono::NaiveDate, days: u32) -> Vec<Day> {
+    let mut by_day: BTreeMap<chrono::NaiveDate, Vec<ChatFacts>> = BTreeMap::new();
+    for f in facts {
+        by_day.entry(f.created_at.date_naive()).or_default().push(f.clone());
+    }
+    (0..i64::from(days))
+        .rev()
+        .map(|back| {
+            let date = last - chrono::Duration::days(back);
+            let s = summarize(by_day.get(&date).map(Vec::as_slice).unwrap_or_default());
+            let measured = |d: &Distribution, v: f64| (d.count > 0).then_some(v);
+            Day {
+                date,
+                chats: s.chats,
+                handoffs: s.handoffs,
+                containment_rate: s.containment_rate,
+                first_response_p50: measured(&s.first_response_seconds, s.first_response_seconds.p50),
+                queue_wait_p50: measured(&s.queue_wait_seconds, s.queue_wait_seconds.p50),
+                queue_wait_p90: measured(&s.queue_wait_seconds, s.queue_wait_seconds.p90),
+                csat_mean: (s.csat.count > 0).then_some(s.csat.mean),
+            }
+        })
+        .collect()
+}
+
 /// Lower is more urgent: crisis, then the high-priority reasons, then the rest.
 fn urgency(r: Reason) -> (Priority, u8) {
     (r.priority(), u8::from(r != Reason::Clinical))
@@ -205,6 +245,29 @@ mod tests {
             csat: None,
             review: None,
         }
+    }
+
+    #[test]
+    fn daily_series_has_every_day_in_order_and_counts_each_chat_on_its_own_day() {
+        let day = |n: i64| from_millis(n * 86_400_000 + 3_600_000);
+        let mut waited = chat();
+        waited.created_at = day(2);
+        waited.handoff_reason = Some("requested".into());
+        waited.handoff_at = Some(day(2));
+        waited.queued_at = Some(day(2));
+        waited.accepted_at = Some(day(2) + chrono::Duration::seconds(40));
+        let mut rated = chat();
+        rated.created_at = day(0);
+        rated.csat = Some(4);
+        let last = day(3).date_naive();
+        let series = daily(&[waited, rated], last, 4);
+        let dates: Vec<_> = series.iter().map(|d| d.date).collect();
+        assert_eq!(dates, (0..4).map(|n| day(n).date_naive()).collect::<Vec<_>>());
+        assert_eq!(series.iter().map(|d| d.chats).collect::<Vec<_>>(), [1, 0, 1, 0]);
+        assert_eq!(series[0].csat_mean, Some(4.0));
+        assert_eq!(series[2].queue_wait_p50, Some(40.0));
+        assert_eq!(series[2].handoffs, 1);
+        assert_eq!(series[1].queue_wait_p50, None, "a day without waits has no figure, not zero");
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// Member directory the built-in lookups read [default: fixtures/demo_directory.json].
     #[arg(long, env = "CARELINE_DIRECTORY")]
     directory: Option<PathBuf>,
+    /// Conversation tests the analyst dashboard runs against the flows [default: fixtures/conversations].
+    #[arg(long, env = "CARELINE_CONVERSATION_TESTS")]
+    conversation_tests: Option<PathBuf>,
     /// When nobody speaks a chat's language: `interpreter` or `callback` [default: interpreter].
     #[arg(long, env = "CARELINE_NO_AGENT_FALLBACK", value_enum)]
     no_agent_fallback: Option<crate::config::NoAgentFallback>,
@@ -83,6 +86,7 @@ impl ServeArgs {
             (&self.flows, &mut c.flows),
             (&self.models, &mut c.models),
             (&self.directory, &mut c.directory),
+            (&self.conversation_tests, &mut c.conversation_tests),
         ] {
             if let Some(v) = flag {
                 *slot = v.clone();
@@ -204,23 +208,8 @@ pub async fn start_hub(runner: Runner, config: ServeConfig, clock: Clock) -> any
 /// Records which flows this start serves (a hash of every flow file): a changed hash between two
 /// starts is a flow change in the audit log.
 async fn audit_flows(hub: &Hub, dir: &std::path::Path) -> anyhow::Result<()> {
-    use sha2::{Digest, Sha256};
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        .collect();
-    files.sort();
-    let mut h = Sha256::new();
-    for f in &files {
-        h.update(
-            f.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        h.update(std::fs::read(f)?);
-    }
-    let digest = crate::audit::to_hex(&h.finalize());
+    let (digest, files) = crate::flow::load::digest(dir)?;
+    let _ = hub.served_flows.set(digest.clone());
     let previous = hub
         .store
         .audit_chain(None, None)
@@ -231,8 +220,7 @@ async fn audit_flows(hub: &Hub, dir: &std::path::Path) -> anyhow::Result<()> {
     let changed = previous.as_ref().is_none_or(|p| !p.record.detail.starts_with(&digest));
     if changed {
         let detail = format!(
-            "{digest} ({} files in {}){}",
-            files.len(),
+            "{digest} ({files} files in {}){}",
             dir.display(),
             if previous.is_some() { ": changed since the last start" } else { "" }
         );

@@ -20,6 +20,29 @@ pub enum LoadError {
     Invalid(Vec<Diagnostic>),
 }
 
+/// A SHA-256 over every flow file's name and bytes, in name order, and how many files there are: the
+/// identity of a flow set, for the audit log (a change between starts) and the dashboard (disk edited
+/// since start).
+pub fn digest(dir: &Path) -> std::io::Result<(String, usize)> {
+    use sha2::{Digest, Sha256};
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    let mut h = Sha256::new();
+    for f in &files {
+        h.update(
+            f.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        h.update(std::fs::read(f)?);
+    }
+    Ok((crate::audit::to_hex(&h.finalize()), files.len()))
+}
+
 /// Loads and validates a flow directory. The engine only ever runs a set that passed.
 pub fn load_dir(dir: &Path) -> Result<FlowSet, LoadError> {
     let mut files: Vec<(String, String)> = Vec::new();

@@ -49,6 +49,8 @@ pub async fn me(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Val
         "role": l.account.role,
         "languages": p.languages, "skills": p.skills, "capacity": p.capacity, "interpreter": p.interpreter,
         "status": s.hub.presence(&p.id), "chats": s.hub.chats_of(&p.id),
+        // Every declared queue: where a transfer may go.
+        "queues": s.hub.runner.engine.flows.settings.queues,
     })))
 }
 

@@ -6,7 +6,7 @@ use crate::http::AppState;
 use crate::http::auth::caller_in;
 use crate::http::body::Bearer;
 use crate::http::error::ApiError;
-use crate::metrics::{Summary, summarize};
+use crate::metrics::{Day, Summary, daily as daily_series, summarize};
 use crate::users::Role;
 use axum::Json;
 use axum::extract::{Query, State};
@@ -21,6 +21,17 @@ pub struct Window {
     days: Option<String>,
 }
 
+impl Window {
+    fn days(&self, default: i64) -> Result<i64, ApiError> {
+        match self.days.as_deref() {
+            None => Ok(default),
+            Some(d) => d
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("`days` is a whole number of days, not `{d}`"))),
+        }
+    }
+}
+
 async fn load(s: &AppState, days: i64) -> Result<Summary, ApiError> {
     let since = s.hub.clock.now() - chrono::Duration::days(days.clamp(1, 3650));
     let facts = s.hub.store.facts(since).await.map_err(|e| ApiError::store_failed(&e))?;
@@ -32,13 +43,20 @@ const READERS: &[Role] = &[Role::Supervisor, Role::Analyst, Role::Admin];
 
 pub async fn summary(State(s): State<AppState>, Bearer(t): Bearer, Query(w): Query<Window>) -> Result<Json<Summary>, ApiError> {
     caller_in(&s, &t, READERS).await?;
-    let days = match w.days.as_deref() {
-        None => 30,
-        Some(d) => d
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("`days` is a whole number of days, not `{d}`")))?,
-    };
-    Ok(Json(load(&s, days).await?))
+    Ok(Json(load(&s, w.days(30)?).await?))
+}
+
+/// Per-day figures for the dashboard's charts, over the last `days` days (default 14, at most 366).
+pub async fn daily(State(s): State<AppState>, Bearer(t): Bearer, Query(w): Query<Window>) -> Result<Json<Vec<Day>>, ApiError> {
+    caller_in(&s, &t, READERS).await?;
+    let days = w.days(14)?.clamp(1, 366) as u32;
+    let now = s.hub.clock.now();
+    let since = (now - chrono::Duration::days(i64::from(days) - 1))
+        .date_naive()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    let facts = s.hub.store.facts(since).await.map_err(|e| ApiError::store_failed(&e))?;
+    Ok(Json(daily_series(&facts, now.date_naive(), days)))
 }
 
 pub async fn prometheus(State(s): State<AppState>, Bearer(t): Bearer) -> Result<impl IntoResponse, ApiError> {

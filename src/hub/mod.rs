@@ -157,6 +157,8 @@ pub struct Hub {
     open_by_ip: Mutex<HashMap<std::net::IpAddr, u32>>,
     /// Open WebSockets: on shutdown the server waits (briefly) for each to send its close frame.
     pub sockets: AtomicUsize,
+    /// The digest of the flow files this process loaded (`flow::load::digest`), set once at start.
+    pub served_flows: std::sync::OnceLock<String>,
 }
 
 /// A refused message as the hub reports it: too long is its own case (HTTP 413).
@@ -212,6 +214,7 @@ impl Hub {
             waits: Mutex::new(HashMap::new()),
             stopping: tokio::sync::watch::Sender::new(false),
             sockets: AtomicUsize::new(0),
+            served_flows: std::sync::OnceLock::new(),
             open_by_ip: Mutex::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
             watch: Mutex::new(alerts::Watch::default()),

@@ -6,7 +6,7 @@ use crate::hub::tx::Tx;
 use crate::hub::views::{PatientNotice, StateView, state_view};
 use crate::hub::{Hub, HubError, LiveChat, random_hex, token_hash};
 use crate::lang::Lang;
-use crate::store::{ChatRecord, MessageRecord, Sender};
+use crate::store::{ChatRecord, Commit, MessageRecord, Sender};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::broadcast;
@@ -161,7 +161,10 @@ impl Hub {
     }
 
     pub async fn patient_action(&self, id: &str, token: &str, action: PatientAction) -> Result<PatientReply, HubError> {
-        let chat = self.open_chat(id, token).await?;
+        let chat = match (self.open_chat(id, token).await, action) {
+            (Err(HubError::Closed), PatientAction::Rate(score)) => return self.rate_closed(id, score).await,
+            (chat, _) => chat?,
+        };
         let mut rec = chat.record.lock().await;
         if rec.state.status == Status::Closed {
             return Err(HubError::Closed);
@@ -184,6 +187,28 @@ impl Hub {
         self.engine_turn(&mut tx, input).await;
         let outcome = self.finish(&chat, &mut rec, tx).await?;
         Ok(self.reply_to_patient(&chat, &rec, outcome.replies))
+    }
+
+    /// A rating after the chat ended (the agent closed it, or the patient did): the survey comes at the
+    /// end, so it must still be accepted then. Once only; the token was checked by the caller.
+    async fn rate_closed(&self, id: &str, score: u8) -> Result<PatientReply, HubError> {
+        if !(1..=5).contains(&score) {
+            return Err(HubError::Refused(format!("a rating is 1 to 5, not {score}")));
+        }
+        let mut rec = self.store.chat(id).await.map_err(HubError::Store)?.ok_or(HubError::UnknownChat)?;
+        if rec.csat.is_some() {
+            return Err(HubError::Closed);
+        }
+        rec.csat = Some(score);
+        let mut commit = Commit::audits_only(Vec::new());
+        commit.chat = Some(rec.clone());
+        self.store.commit(commit).await.map_err(HubError::Store)?;
+        Ok(PatientReply {
+            chat_id: id.to_string(),
+            token: None,
+            replies: Vec::new(),
+            state: state_view(&rec, Default::default()),
+        })
     }
 
     /// The transcript so far and the state, from the store (open or closed chats alike).

@@ -22,6 +22,8 @@ pub struct StateView {
     pub exchanges: u32,
     /// The bot asked for a rating (1-5).
     pub awaiting_rating: bool,
+    /// The patient has rated the chat (a closed chat can be rated once).
+    pub rated: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +68,7 @@ pub fn state_view(rec: &ChatRecord, wait: Wait) -> StateView {
         verified: st.verification == Verification::Verified,
         exchanges: st.exchanges,
         awaiting_rating: st.awaiting_rating,
+        rated: rec.csat.is_some(),
     }
 }
 
