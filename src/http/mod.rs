@@ -5,8 +5,10 @@ mod agent;
 mod auth;
 mod body;
 pub mod error;
+mod flows;
 mod limits;
 mod metrics;
+mod pages;
 mod patient;
 pub mod tls;
 mod ws;
@@ -71,6 +73,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/supervisor/callbacks", get(agent::callbacks));
     let about = Router::new()
         .route("/metrics/summary", get(metrics::summary))
+        .route("/metrics/daily", get(metrics::daily))
+        .route("/analyst/flows", get(flows::report))
         .route("/openapi.json", get(openapi))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -83,6 +87,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .nest("/api/v1", api)
         .route("/metrics", get(metrics::prometheus))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(pages::router())
         .fallback(|| async { error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such endpoint; see /api/v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(limiter, limits::limit_by_ip))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
