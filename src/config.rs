@@ -54,6 +54,9 @@ pub struct ServeConfig {
     pub directory: PathBuf,
     /// Conversation tests the analyst dashboard runs against the flows on disk.
     pub conversation_tests: PathBuf,
+    /// Sites (origins such as `https://www.plan.example`) whose pages may embed the patient widget:
+    /// the patient API answers their browsers' cross-origin requests. Staff APIs never do.
+    pub widget_origins: Vec<String>,
     pub agents: Vec<AgentAccount>,
     pub no_agent: NoAgentFallback,
     /// An offer not taken in this time goes to someone else.
@@ -77,6 +80,7 @@ impl Default for ServeConfig {
             models: PathBuf::from("models"),
             directory: PathBuf::from("fixtures/demo_directory.json"),
             conversation_tests: PathBuf::from("fixtures/conversations"),
+            widget_origins: Vec::new(),
             agents: Vec::new(),
             no_agent: NoAgentFallback::Interpreter,
             offer_timeout: Duration::from_secs(30),
@@ -101,6 +105,7 @@ const KEYS: &[&str] = &[
     "models",
     "directory",
     "conversation_tests",
+    "widget_origins",
     "agents",
     "no_agent_fallback",
     "offer_timeout_seconds",
@@ -170,6 +175,18 @@ impl ServeConfig {
         ] {
             if let Some(s) = m.string(key, &mut diags) {
                 *slot = PathBuf::from(s);
+            }
+        }
+        if let Some(n) = m.get("widget_origins") {
+            for origin in n.strings("`widget_origins`", &mut diags) {
+                match normalize_origin(&origin) {
+                    Some(o) => c.widget_origins.push(o),
+                    None => diags.push(
+                        n.line,
+                        format!("`{origin}` is not an origin"),
+                        "write scheme and host (and port if not the default), e.g. https://www.plan.example, with no path",
+                    ),
+                }
             }
         }
         if let Some(k) = m.string("key_file", &mut diags) {
@@ -297,9 +314,35 @@ fn agent(node: &Node, diags: &mut Diagnostics) -> Option<AgentAccount> {
     })
 }
 
+/// `https://www.Plan.example/` -> `https://www.plan.example`: browsers send origins in this form.
+/// `None` for anything that is not scheme://host[:port].
+pub fn normalize_origin(origin: &str) -> Option<String> {
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, host) = origin.split_once("://")?;
+    let plausible =
+        matches!(scheme, "http" | "https") && !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    plausible.then_some(origin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widget_origins_are_normalized_and_a_path_is_refused_with_its_line() {
+        let c = ServeConfig::parse(
+            "c.yaml",
+            "widget_origins: [\"https://WWW.Plan.example/\", \"http://127.0.0.1:9000\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.widget_origins, ["https://www.plan.example", "http://127.0.0.1:9000"]);
+        let problems =
+            ServeConfig::parse("c.yaml", "listen: 127.0.0.1:8080\nwidget_origins:\n  - https://plan.example/chat\n").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 2);
+        assert!(problems[0].problem.contains("https://plan.example/chat"), "{}", problems[0].problem);
+        assert_eq!(normalize_origin("ftp://plan.example"), None);
+    }
 
     #[test]
     fn a_file_overrides_defaults() {

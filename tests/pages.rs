@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 const CONFIG: &str = r#"
+widget_origins: ["http://127.0.0.1:PLAN_PORT"]
 agents:
   - id: sam
     name: Sam (supervisor)
@@ -74,7 +75,9 @@ fn patients_agents_and_analysts_use_the_pages_in_chromium() {
     let dir = tmp.path();
     let db = dir.join("careline.db");
     let config = dir.join("serve.yaml");
-    std::fs::write(&config, CONFIG).unwrap();
+    // A health plan's site on another origin: the browser script serves it on this port.
+    let plan_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::fs::write(&config, CONFIG.replace("PLAN_PORT", &plan_port.to_string())).unwrap();
     careline(
         &db,
         &[
@@ -128,6 +131,7 @@ fn patients_agents_and_analysts_use_the_pages_in_chromium() {
         .env("ANALYST_USER", "riley")
         .env("ANALYST_PASSWORD", ANALYST_PASSWORD)
         .env("SCREENSHOTS", &shots)
+        .env("PLAN_PORT", plan_port.to_string())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Conversation tests the analyst dashboard runs against the flows [default: fixtures/conversations].
     #[arg(long, env = "CARELINE_CONVERSATION_TESTS")]
     conversation_tests: Option<PathBuf>,
+    /// Origins whose pages may embed the patient widget, comma-separated
+    /// (e.g. https://www.plan.example); replaces the file's `widget_origins`.
+    #[arg(long, env = "CARELINE_WIDGET_ORIGINS", value_delimiter = ',')]
+    widget_origins: Option<Vec<String>>,
     /// When nobody speaks a chat's language: `interpreter` or `callback` [default: interpreter].
     #[arg(long, env = "CARELINE_NO_AGENT_FALLBACK", value_enum)]
     no_agent_fallback: Option<crate::config::NoAgentFallback>,
@@ -91,6 +95,14 @@ impl ServeArgs {
             if let Some(v) = flag {
                 *slot = v.clone();
             }
+        }
+        if let Some(origins) = &self.widget_origins {
+            c.widget_origins = origins
+                .iter()
+                .map(|o| {
+                    crate::config::normalize_origin(o).with_context(|| format!("`{o}` is not an origin such as https://www.plan.example"))
+                })
+                .collect::<anyhow::Result<_>>()?;
         }
         if let Some(v) = &self.key_file {
             c.key_file = Some(v.clone());

@@ -4,6 +4,7 @@
 mod agent;
 mod auth;
 mod body;
+mod cors;
 pub mod error;
 mod flows;
 mod limits;
@@ -53,7 +54,11 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/chats/{id}/agent", post(patient::agent))
         .route("/chats/{id}/rating", post(patient::rating))
         .route("/chats/{id}/close", post(patient::close))
-        .route("/chats/{id}/ws", get(ws::patient));
+        .route("/chats/{id}/ws", get(ws::patient))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.hub.config.widget_origins.clone()),
+            cors::widget_origins,
+        ));
     let agent = Router::new()
         .route("/agent/me", get(agent::me))
         .route("/agent/status", post(agent::status))

@@ -7,6 +7,7 @@
 import { chromium } from "playwright-core";
 import { readFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer } from "node:http";
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -268,7 +269,33 @@ try {
   await shot(phone, "widget-phone-arabic");
   await accessible(phone, "widget on a phone, Arabic");
 
-  // ---- 7. The analyst sees the chats in the metrics --------------------------------------------------
+  // ---- 7. Embedded on a health plan's own site (another origin), as a plan deploys it ---------------
+  // The sites are real servers on loopback, on other ports: other origins, as a plan's site is.
+  const hostPage = (lang) => `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>Plan</title></head>
+    <body><h1>Plan</h1><script src="${BASE}/widget.js" defer></script></body></html>`;
+  const site = (port, lang) => new Promise((resolve) => {
+    const server = createServer((_, res) => { res.writeHead(200, { "content-type": "text/html" }); res.end(hostPage(lang)); });
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+  const planSite = await site(Number(process.env.PLAN_PORT), "vi");
+  const otherSite = await site(0, "en");
+  const plan = await (await browser.newContext()).newPage();
+  await plan.goto(`http://127.0.0.1:${process.env.PLAN_PORT}/members`);
+  await until(async () => (await plan.locator(`${W} .launcher`).innerText()) === "Trò chuyện với chúng tôi", "the launcher in the page's language (vi)");
+  await plan.locator(`${W} .launcher`).click();
+  await replyContaining(plan, "Careline");
+  await say(plan, "Mấy giờ phòng khám mở cửa vào thứ Bảy?");
+  await until(async () => (await plan.locator(`${W} .log li`).count()) >= 3, "the bot's answer on the plan's site");
+  const stranger = await (await browser.newContext()).newPage();
+  await stranger.goto(`http://127.0.0.1:${otherSite.address().port}/`);
+  await stranger.locator(`${W} .launcher`).click();
+  await until(async () => /Reconnecting/.test(await stranger.locator(`${W} .status`).innerText()), "a site not in widget_origins gets no chat");
+  assert((await stranger.locator(`${W} .log li`).count()) === 0, "no chat for a site that may not embed it");
+  planSite.close();
+  otherSite.close();
+  log("cross-origin: the listed site chats, an unlisted one is refused");
+
+  // ---- 8. The analyst sees the chats in the metrics --------------------------------------------------
   step = "dashboard";
   const analyst = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
   const analystClean = watch(analyst, "dashboard");

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what the browser tests need, then runs every test.
+#  - Debian's chromium, for tests/pages.rs (headless, driven by playwright-core);
+#  - the npm packages in tests/browser (playwright-core, axe-core), exactly as package-lock.json pins them.
+# Both come from the package registries only; nothing downloads a browser of its own.
+# Arguments go to `cargo test` (e.g. `scripts/test.sh --test pages`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing Debian's chromium for the browser tests" >&2
+  as_root apt-get install -y --no-install-recommends chromium >/dev/null ||
+    { as_root apt-get update >/dev/null && as_root apt-get install -y --no-install-recommends chromium >/dev/null; }
+fi
+if ! command -v node >/dev/null 2>&1; then
+  echo "test.sh: installing Debian's nodejs and npm for the browser tests" >&2
+  as_root apt-get install -y --no-install-recommends nodejs npm >/dev/null ||
+    { as_root apt-get update >/dev/null && as_root apt-get install -y --no-install-recommends nodejs npm >/dev/null; }
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+cargo test "$@"
