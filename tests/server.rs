@@ -573,3 +573,160 @@ async fn one_address_may_hold_only_so_many_open_chats() {
     assert_eq!(status, 200);
     s.start(json!({})).await;
 }
+
+const SAM: &str = "test-token-sam-000000000";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_the_agent_closed_can_still_be_rated_once() {
+    let s = server().await;
+    let ana = "test-token-ana-000000000";
+    s.available(ana).await;
+    let (chat, token, _) = s.start(json!({"text": "I want to talk to a person", "lang": "en"})).await;
+    let (code, v) = s.post(&format!("/api/v1/agent/chats/{chat}/take"), Some(ana), json!({})).await;
+    assert_eq!(code, 200, "{v}");
+    let (code, _) = s
+        .post(
+            &format!("/api/v1/agent/chats/{chat}/close"),
+            Some(ana),
+            json!({"disposition": "resolved"}),
+        )
+        .await;
+    assert_eq!(code, 204);
+    let (_, v) = s.get(&format!("/api/v1/chats/{chat}"), Some(&token)).await;
+    assert_eq!(v["state"]["rated"], false, "{v}");
+    let (code, v) = s
+        .post(&format!("/api/v1/chats/{chat}/rating"), Some(&token), json!({"score": 4}))
+        .await;
+    assert_eq!((code, &v["state"]["rated"]), (200, &json!(true)), "{v}");
+    let (code, _) = s
+        .post(&format!("/api/v1/chats/{chat}/rating"), Some(&token), json!({"score": 1}))
+        .await;
+    assert_eq!(code, 409, "a closed chat is rated once");
+    let (code, _) = s
+        .post(&format!("/api/v1/chats/{chat}/rating"), Some("not-the-token"), json!({"score": 1}))
+        .await;
+    assert_eq!(code, 403);
+    let (_, m) = s.get("/api/v1/metrics/summary", Some(SAM)).await;
+    assert_eq!(m["csat"]["distribution"], json!([0, 0, 0, 1, 0]), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_listed_sites_may_call_the_patient_api_from_the_browser() {
+    let s = server_with(AGENTS, |c| c.widget_origins = vec!["https://www.plan.example".into()]).await;
+    let preflight = |origin: &'static str, path: &'static str| {
+        s.http
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", s.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let ok = preflight("https://www.plan.example", "/api/v1/chats").await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://www.plan.example");
+    assert!(
+        ok.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    assert!(ok.headers().get("access-control-allow-credentials").is_none());
+    let refused = preflight("https://evil.example", "/api/v1/chats").await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    let staff = preflight("https://www.plan.example", "/api/v1/agent/me").await.unwrap();
+    assert!(
+        staff.headers().get("access-control-allow-origin").is_none(),
+        "staff APIs answer no other site"
+    );
+    let started = s
+        .http
+        .post(format!("{}/api/v1/chats", s.base))
+        .header("origin", "https://www.plan.example")
+        .json(&json!({"text": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 201);
+    assert_eq!(started.headers()["access-control-allow-origin"], "https://www.plan.example");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_served_from_the_binary_with_a_strict_content_security_policy() {
+    let s = server().await;
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/console", "text/html"),
+        ("/dashboard", "text/html"),
+        ("/widget.js", "text/javascript"),
+        ("/assets/widget.css", "text/css"),
+        ("/assets/console.js", "text/javascript"),
+    ] {
+        let r = s.http.get(format!("{}{path}", s.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    }
+    for path in ["/assets/nothing.js", "/assets/..%2FCargo.toml", "/assets/%2e%2e%2fsrc%2fmain.rs"] {
+        let r = s.http.get(format!("{}{path}", s.base)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_gets_a_day_by_day_series_and_the_flows_report() {
+    let s = server().await;
+    s.start(json!({"text": "I want to talk to a person", "lang": "en"})).await;
+    let (code, days) = s.get("/api/v1/metrics/daily?days=7", Some(SAM)).await;
+    assert_eq!(code, 200, "{days}");
+    let days = days.as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    assert_eq!(
+        days.last().unwrap()["date"],
+        OPEN[..10],
+        "the last day is today on the service clock"
+    );
+    assert_eq!(days.last().unwrap()["chats"], 1);
+    assert_eq!(days[0]["queue_wait_p50"], Value::Null, "no figure is not zero");
+    let (code, _) = s.get("/api/v1/metrics/daily?days=soon", Some(SAM)).await;
+    assert_eq!(code, 400);
+    let (code, _) = s.get("/api/v1/analyst/flows", Some("test-token-ana-000000000")).await;
+    assert_eq!(code, 403, "flows are for analysts and supervisors");
+    let (code, report) = s.get("/api/v1/analyst/flows", Some(SAM)).await;
+    assert_eq!(code, 200, "{report}");
+    assert_eq!(report["disk"]["valid"], true, "{}", report["disk"]);
+    assert!(report["flows"].as_array().unwrap().iter().any(|f| f["id"] == "refill_status"));
+    let tests = &report["tests"];
+    assert!(tests["passed"].as_u64().unwrap() > 50, "{tests}");
+    assert_eq!(tests["failed"], 0, "{tests}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_file_broken_on_disk_shows_in_the_flows_report_with_file_and_line() {
+    let flows = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::root().join("flows")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, flows.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let broken = flows.path().join("hours_directions.yaml");
+    let text = std::fs::read_to_string(&broken).unwrap();
+    std::fs::write(&broken, text.replacen("steps:", "stepz:", 1)).unwrap();
+    let dir = flows.path().to_path_buf();
+    let s = server_with(AGENTS, move |c| c.flows = dir).await;
+    let (code, report) = s.get("/api/v1/analyst/flows", Some(SAM)).await;
+    assert_eq!(code, 200, "{report}");
+    assert_eq!(report["disk"]["valid"], false);
+    let problems = report["disk"]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["file"].as_str().unwrap().ends_with("hours_directions.yaml") && p["line"].as_u64().unwrap() > 1),
+        "{problems:?}"
+    );
+    assert!(
+        report["flows"].as_array().unwrap().iter().any(|f| f["id"] == "hours_directions"),
+        "the served flows are still the ones loaded at start"
+    );
+}

@@ -235,6 +235,7 @@ function buildChat(id) {
     try {
       const r = await api("POST", `/agent/chats/${id}/messages`, { text });
       reply.value = "";
+      lastTyping = 0; // the message ended the patient's typing notice: the next keystroke starts a new one
       addMessage(chats.get(id), r.message);
     } catch (err) {
       problem(panel, `Not sent: ${err.message}`);

@@ -412,6 +412,7 @@
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     problem.hidden = true;
+    lastTypingSent = 0;
     const text = input.value;
     input.value = "";
     submit(text);

@@ -200,6 +200,28 @@ try {
   await replyBox.press("Enter");
   await replyContaining(patient, "Are you safe right now?");
 
+  // The patient sees the agent typing.
+  await replyBox.pressSequentially("One moment", { delay: 20 });
+  await until(async () => /typing/.test(await patient.locator(`${W} .typing`).innerText()), "the agent's typing shown to the patient");
+  await replyBox.fill("");
+
+  // A second chat in its own tab, then transferred to another queue with a note.
+  const second = console_.locator(".offer").first();
+  await until(async () => (await second.innerText()).includes("requested"), "the other offer still waiting");
+  await second.getByRole("button", { name: "Take" }).click();
+  await until(async () => (await console_.locator('[role="tab"]').count()) === 2, "two chats in two tabs");
+  await until(async () => /chatting with a person/.test(await waiter.locator(`${W} .status`).innerText()), "the second patient told a person has the chat");
+  const secondPanel = console_.locator('[role="tabpanel"]:not([hidden])');
+  await secondPanel.getByText("Transfer", { exact: true }).first().click();
+  await secondPanel.getByLabel("To queue").selectOption("en/pharmacy");
+  await secondPanel.getByLabel("Note for the next agent").fill("asks about a refill; unverified");
+  await secondPanel.getByRole("button", { name: "Transfer" }).click();
+  await until(async () => (await console_.locator('[role="tab"]').count()) === 1, "the transferred chat's tab gone");
+  await until(async () => /in line/.test(await waiter.locator(`${W} .status`).innerText()), "the transferred patient back in line");
+  await until(async () => (await console_.locator(".offer").count()) === 1, "the transferred chat offered again");
+  await console_.locator(".offer").first().getByRole("button", { name: "Decline" }).click();
+  assert((await console_.locator('[role="tab"][aria-selected="true"]').innerText()).includes("crisis"), "the crisis chat's tab selected again");
+
   // A second crisis phrase while the agent chats: an alert that cannot be missed.
   await say(patient, "no, I have the pills in my hand and I want to die");
   await until(() => console_.locator(".alert-banner").first().isVisible(), "the mid-chat alert banner");
