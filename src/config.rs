@@ -54,6 +54,8 @@ pub struct ServeConfig {
     pub directory: PathBuf,
     /// Conversation tests the analyst dashboard runs against the flows on disk.
     pub conversation_tests: PathBuf,
+    /// The sentence model for crisis by meaning; `None` runs on the lexicons alone.
+    pub embedder: Option<PathBuf>,
     /// Sites (origins such as `https://www.plan.example`) whose pages may embed the patient widget:
     /// the patient API answers their browsers' cross-origin requests. Staff APIs never do.
     pub widget_origins: Vec<String>,
@@ -80,6 +82,7 @@ impl Default for ServeConfig {
             models: PathBuf::from("models"),
             directory: PathBuf::from("fixtures/demo_directory.json"),
             conversation_tests: PathBuf::from("fixtures/conversations"),
+            embedder: Some(PathBuf::from(crate::semantic::DEFAULT_MODEL_DIR)),
             widget_origins: Vec::new(),
             agents: Vec::new(),
             no_agent: NoAgentFallback::Interpreter,
@@ -106,6 +109,7 @@ const KEYS: &[&str] = &[
     "directory",
     "conversation_tests",
     "widget_origins",
+    "embedder",
     "agents",
     "no_agent_fallback",
     "offer_timeout_seconds",
@@ -188,6 +192,9 @@ impl ServeConfig {
                     ),
                 }
             }
+        }
+        if let Some(e) = m.string("embedder", &mut diags) {
+            c.embedder = (e != "none").then(|| PathBuf::from(e));
         }
         if let Some(k) = m.string("key_file", &mut diags) {
             c.key_file = Some(PathBuf::from(k));

@@ -4,7 +4,8 @@
 //! - [`lang`], [`text`]: the languages Careline knows and the text normalisation every matcher shares.
 //! - [`yaml`], [`diagnostic`]: a line-aware YAML tree and problems reported with file, line and fix.
 //! - [`flow`]: analyst-written flows, validated into a checked `FlowSet`.
-//! - [`triage`]: language and risk verdicts, with evidence, on every message.
+//! - [`triage`]: language and risk verdicts, with evidence, on every message; [`semantic`] adds
+//!   crisis by meaning (a sentence-embedding model) beside the lexicons.
 //! - [`engine`]: the pure core; `Engine::handle(state, event) -> (state, effects)`. No I/O.
 //! - [`action`], [`runner`]: the thin shell that runs lookups and feeds results back.
 //! - [`convtest`]: conversation tests, run by both `careline flows test` and `cargo test`.
@@ -29,6 +30,7 @@ pub mod loadtest;
 pub mod metrics;
 pub mod queue;
 pub mod runner;
+pub mod semantic;
 pub mod store;
 pub mod text;
 pub mod triage;

@@ -6,8 +6,8 @@ use crate::eval::public::{self, KeywordBaseline};
 use crate::eval::{Label, Row};
 use crate::lang::Lang;
 use crate::text::normalize;
+use crate::triage::RiskLevel;
 use crate::triage::language::Detector;
-use crate::triage::{RiskLevel, Triage};
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -46,6 +46,8 @@ pub struct TriageArgs {
     /// How many misclassified lines to print (the JSON lists them all).
     #[arg(long, default_value_t = 40)]
     show: usize,
+    #[command(flatten)]
+    embedder: super::EmbedderArgs,
 }
 
 #[derive(clap::Args)]
@@ -144,7 +146,7 @@ fn triage(args: TriageArgs) -> anyhow::Result<ExitCode> {
             Box::new(move |t| (if baseline.is_crisis(t) { Label::Crisis } else { Label::Routine }, vec![]))
         }
         None => {
-            let triage = Triage::load(&args.models).context("loading triage models")?;
+            let triage = super::load_triage(&args.models, &args.embedder)?;
             Box::new(move |t| {
                 let a = triage.assess(t, &normalize(t));
                 match a.risk {

@@ -37,6 +37,50 @@ pub struct DataArgs {
     /// The demo member directory the built-in lookups read.
     #[arg(long, default_value = "fixtures/demo_directory.json", env = "CARELINE_DIRECTORY")]
     pub directory: PathBuf,
+    #[command(flatten)]
+    pub embedder: EmbedderArgs,
+}
+
+/// The sentence-embedding model for crisis by meaning (`crate::semantic`).
+#[derive(clap::Args, Clone)]
+pub struct EmbedderArgs {
+    /// Sentence model directory (sentence-transformers layout); put there by scripts/fetch-model.sh.
+    /// Without it, triage runs on the lexicons alone.
+    #[arg(long, default_value = crate::semantic::DEFAULT_MODEL_DIR, env = "CARELINE_EMBEDDER")]
+    pub embedder: PathBuf,
+    /// Run on the lexicons alone, even if a model is there.
+    #[arg(long)]
+    pub no_embedder: bool,
+}
+
+/// The triage models, with the semantic layer when a model is there. Says on stderr which it is: a
+/// deployment must know whether crisis by meaning is on.
+pub fn load_triage(models: &std::path::Path, embedder: &EmbedderArgs) -> anyhow::Result<crate::triage::Triage> {
+    let triage = crate::triage::Triage::load(models).context("loading triage models")?;
+    if embedder.no_embedder {
+        eprintln!("careline: semantic layer off (--no-embedder): triage runs on the lexicons alone");
+        return Ok(triage);
+    }
+    if !embedder.embedder.join("config.json").exists() {
+        eprintln!(
+            "careline: no sentence model in {}: triage runs on the lexicons alone (scripts/fetch-model.sh installs one)",
+            embedder.embedder.display()
+        );
+        return Ok(triage);
+    }
+    let semantic = crate::semantic::Semantic::load(&embedder.embedder, models)
+        .with_context(|| format!("loading the sentence model in {}", embedder.embedder.display()))?;
+    let langs: Vec<&str> = crate::lang::Lang::ALL
+        .iter()
+        .filter(|l| semantic.covers(**l))
+        .map(|l| l.code())
+        .collect();
+    eprintln!(
+        "careline: semantic layer on: {} (crisis by meaning in {})",
+        embedder.embedder.display(),
+        langs.join(", ")
+    );
+    Ok(triage.with_semantic(semantic))
 }
 
 #[derive(Subcommand)]
@@ -141,7 +185,7 @@ pub fn load_runner(data: &DataArgs) -> anyhow::Result<Runner> {
         }
         Err(e) => return Err(e.into()),
     };
-    let triage = crate::triage::Triage::load(&data.models).context("loading triage models")?;
+    let triage = load_triage(&data.models, &data.embedder)?;
     let directory = Directory::load(&data.directory)?;
     Ok(Runner {
         engine: Arc::new(Engine::new(flows, triage)),

@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// (e.g. https://www.plan.example); replaces the file's `widget_origins`.
     #[arg(long, env = "CARELINE_WIDGET_ORIGINS", value_delimiter = ',')]
     widget_origins: Option<Vec<String>>,
+    /// Sentence model for crisis by meaning [default: models/embedder/all-minilm-l6-v2]; `none`, or
+    /// a missing directory, runs triage on the lexicons alone (the server says which at start).
+    #[arg(long, env = "CARELINE_EMBEDDER")]
+    embedder: Option<PathBuf>,
     /// When nobody speaks a chat's language: `interpreter` or `callback` [default: interpreter].
     #[arg(long, env = "CARELINE_NO_AGENT_FALLBACK", value_enum)]
     no_agent_fallback: Option<crate::config::NoAgentFallback>,
@@ -95,6 +99,9 @@ impl ServeArgs {
             if let Some(v) = flag {
                 *slot = v.clone();
             }
+        }
+        if let Some(e) = &self.embedder {
+            c.embedder = (e.as_os_str() != "none").then(|| e.clone());
         }
         if let Some(origins) = &self.widget_origins {
             c.widget_origins = origins
@@ -156,6 +163,10 @@ pub async fn serve(config: ServeConfig, clock: Clock, tls: Option<rustls::Server
         flows: config.flows.clone(),
         models: config.models.clone(),
         directory: config.directory.clone(),
+        embedder: super::EmbedderArgs {
+            no_embedder: config.embedder.is_none(),
+            embedder: config.embedder.clone().unwrap_or_default(),
+        },
     })?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -64,7 +64,13 @@ pub struct Assessment {
 pub struct Triage {
     lexicon: lexicon::Lexicon,
     detector: language::Detector,
+    /// The second signal, by meaning; `None` runs on the lexicons alone.
+    semantic: Option<crate::semantic::Semantic>,
 }
+
+/// Messages shorter than this many words carry too little meaning to compare by meaning; the
+/// lexicons still see them.
+const MIN_WORDS_FOR_MEANING: usize = 2;
 
 impl Triage {
     /// Loads the risk lexicons under `models/triage/` and the language models (`models/langid/`
@@ -73,16 +79,49 @@ impl Triage {
         Ok(Triage {
             lexicon: lexicon::Lexicon::load(&models.join("triage"))?,
             detector: language::Detector::load(&models.join("langid"))?,
+            semantic: None,
         })
+    }
+
+    /// Adds the semantic layer (`crate::semantic`): crisis by meaning where the lexicons found none.
+    pub fn with_semantic(mut self, semantic: crate::semantic::Semantic) -> Triage {
+        self.semantic = Some(semantic);
+        self
+    }
+
+    pub fn semantic(&self) -> Option<&crate::semantic::Semantic> {
+        self.semantic.as_ref()
     }
 
     /// Assesses `text`, given also as `normalized` (through `text::normalize`, which callers that
     /// match other things against the same message compute once).
     pub fn assess(&self, text: &str, normalized: &str) -> Assessment {
         let language = self.detector.detect(text, normalized);
-        Assessment {
-            language,
-            risk: self.lexicon.risk(text, language.map(|d| d.lang)),
-        }
+        let risk = self.lexicon.risk(text, language.map(|d| d.lang));
+        let risk = match (&risk, &self.semantic, language) {
+            (Some(r), _, _) if r.level == RiskLevel::Crisis => risk,
+            (_, Some(semantic), Some(d)) if semantic.covers(d.lang) && text.split_whitespace().count() >= MIN_WORDS_FOR_MEANING => {
+                by_meaning(semantic, text, risk)
+            }
+            _ => risk,
+        };
+        Assessment { language, risk }
     }
+}
+
+/// Raises `risk` to a crisis when the message means one; keeps the lexicons' evidence beside it. An
+/// embedding failure leaves the lexicons' verdict as it was: the second signal can only add.
+fn by_meaning(semantic: &crate::semantic::Semantic, text: &str, risk: Option<Risk>) -> Option<Risk> {
+    let Ok(Some(m)) = semantic.crisis(text) else { return risk };
+    let mut evidence = vec![Evidence {
+        phrase: m.exemplar,
+        lang: m.lang,
+        kind: Some(m.kind),
+        context: Some(format!("by meaning: {:.2} similar", m.similarity)),
+    }];
+    evidence.extend(risk.into_iter().flat_map(|r| r.evidence));
+    Some(Risk {
+        level: RiskLevel::Crisis,
+        evidence,
+    })
 }
