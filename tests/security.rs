@@ -27,13 +27,13 @@ async fn traffic(dir: &Path) -> std::sync::Arc<careline::hub::Hub> {
     let r = hub.start_chat(Some("is my prescription ready?"), None, None, None).await.unwrap();
     let token = r.token.unwrap();
     for text in ["John Miller", "11/02/1975", "XYZ987654", SECRET_WORDS] {
-        hub.patient_message(&r.chat_id, &token, text).await.unwrap();
+        hub.patient_message(&r.chat_id, &token, text, None).await.unwrap();
     }
     // Nobody on shift: the hand-off becomes a call-back capture with a phone number.
     let r = hub.start_chat(Some("I want to talk to a person"), None, None, None).await.unwrap();
     let token = r.token.unwrap();
     for text in ["555 867 5309", "call me about zebraquartz please"] {
-        hub.patient_message(&r.chat_id, &token, text).await.unwrap();
+        hub.patient_message(&r.chat_id, &token, text, None).await.unwrap();
     }
     hub
 }

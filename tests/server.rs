@@ -730,3 +730,31 @@ async fn a_flow_file_broken_on_disk_shows_in_the_flows_report_with_file_and_line
         "the served flows are still the ones loaded at start"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_again_under_its_client_id_is_stored_and_answered_once() {
+    let s = server().await;
+    let (chat, token, _) = s.start(json!({"lang": "en"})).await;
+    let path = format!("/api/v1/chats/{chat}/messages");
+    let body = json!({"text": "what time do you open on saturday", "client_id": "m-1a2b3c"});
+    let (code, first) = s.post(&path, Some(&token), body.clone()).await;
+    assert_eq!(code, 200, "{first}");
+    assert!(first.get("duplicate").is_none());
+    let (code, again) = s.post(&path, Some(&token), body).await;
+    assert_eq!(code, 200, "{again}");
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["replies"], json!([]), "the bot does not answer twice");
+    let (_, t) = s.get(&format!("/api/v1/chats/{chat}"), Some(&token)).await;
+    let mine: Vec<&Value> = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["sender"] == "patient")
+        .collect();
+    assert_eq!(mine.len(), 1, "{t}");
+    assert_eq!(mine[0]["client_id"], "m-1a2b3c", "the browser finds its message by id");
+    let (code, _) = s
+        .post(&path, Some(&token), json!({"text": "and sunday?", "client_id": "not ok!"}))
+        .await;
+    assert_eq!(code, 400);
+}

@@ -22,6 +22,8 @@ pub struct StartBody {
 #[serde(deny_unknown_fields)]
 pub struct TextBody {
     text: String,
+    /// The browser's own id for this message, so a retry after a lost answer is stored once.
+    client_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,7 +76,16 @@ pub async fn message(
     Bearer(token): Bearer,
     JsonBody(body): JsonBody<TextBody>,
 ) -> Result<Json<PatientReply>, ApiError> {
-    Ok(Json(s.hub.patient_message(&id, &token, &body.text).await?))
+    if let Some(cid) = &body.client_id
+        && (cid.is_empty() || cid.len() > 64 || !cid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        return Err(ApiError::bad_request(
+            "`client_id` is 1 to 64 letters, digits, `-` or `_`; make a new random one for each message",
+        ));
+    }
+    Ok(Json(
+        s.hub.patient_message(&id, &token, &body.text, body.client_id.as_deref()).await?,
+    ))
 }
 
 pub async fn transcript(State(s): State<AppState>, Path(id): Path<String>, Bearer(token): Bearer) -> Result<Json<Value>, ApiError> {

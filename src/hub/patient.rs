@@ -6,7 +6,7 @@ use crate::hub::tx::Tx;
 use crate::hub::views::{PatientNotice, StateView, state_view};
 use crate::hub::{Hub, HubError, LiveChat, random_hex, token_hash};
 use crate::lang::Lang;
-use crate::store::{ChatRecord, Commit, MessageRecord, Sender};
+use crate::store::{ChatRecord, MessageRecord, Sender};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::broadcast;
@@ -20,6 +20,9 @@ pub struct PatientReply {
     pub token: Option<String>,
     pub replies: Vec<MessageRecord>,
     pub state: StateView,
+    /// The message was already stored under its `client_id`: nothing was stored or answered again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
 }
 
 /// The patient's buttons, as opposed to typed messages.
@@ -89,7 +92,7 @@ impl Hub {
         }
         if let Some(t) = text {
             let greeting = tx.messages.len();
-            self.patient_text(&mut tx, t).await;
+            self.patient_text(&mut tx, t, None).await;
             if tx.messages.iter().any(|m| m.kind == "crisis") {
                 tx.forget_first(greeting);
             }
@@ -116,12 +119,16 @@ impl Hub {
             token: None,
             replies,
             state: state_view(rec, self.wait_of(&chat.id)),
+            duplicate: false,
         }
     }
 
-    async fn patient_text(&self, tx: &mut Tx, text: &str) {
+    async fn patient_text(&self, tx: &mut Tx, text: &str, client_id: Option<&str>) {
         self.counters.patient_messages.fetch_add(1, Ordering::Relaxed);
         tx.message(Sender::Patient, "text", None, text.to_string());
+        if let Some(m) = tx.messages.last_mut() {
+            m.client_id = client_id.map(str::to_string);
+        }
         tx.next.last_patient_at = Some(tx.at);
         self.engine_turn(tx, Input::Patient { text: text.to_string() }).await;
     }
@@ -139,7 +146,9 @@ impl Hub {
         }
     }
 
-    pub async fn patient_message(&self, id: &str, token: &str, text: &str) -> Result<PatientReply, HubError> {
+    /// A patient's message. `client_id`, when the browser gives one, makes a retry safe: a message
+    /// already stored under that id is not stored or answered again (the answer says `duplicate`).
+    pub async fn patient_message(&self, id: &str, token: &str, text: &str, client_id: Option<&str>) -> Result<PatientReply, HubError> {
         let chat = self.open_chat(id, token).await?;
         if let Err(r) = crate::triage::input::accept(text.as_bytes()) {
             self.counters.refused_messages.fetch_add(1, Ordering::Relaxed);
@@ -154,8 +163,16 @@ impl Hub {
         if rec.state.status == Status::Closed {
             return Err(HubError::Closed);
         }
+        // Checked under the chat's lock, after any earlier send of the same id has committed.
+        if let Some(cid) = client_id
+            && self.store.has_client_message(id, cid).await.map_err(HubError::Store)?
+        {
+            let mut reply = self.reply_to_patient(&chat, &rec, Vec::new());
+            reply.duplicate = true;
+            return Ok(reply);
+        }
         let mut tx = Tx::new(&rec, now);
-        self.patient_text(&mut tx, text).await;
+        self.patient_text(&mut tx, text, client_id).await;
         let outcome = self.finish(&chat, &mut rec, tx).await?;
         Ok(self.reply_to_patient(&chat, &rec, outcome.replies))
     }
@@ -167,7 +184,12 @@ impl Hub {
         };
         let mut rec = chat.record.lock().await;
         if rec.state.status == Status::Closed {
-            return Err(HubError::Closed);
+            drop(rec);
+            return match action {
+                // Closed a moment ago and not yet out of memory: rated like any closed chat.
+                PatientAction::Rate(score) => self.rate_closed(id, score).await,
+                _ => Err(HubError::Closed),
+            };
         }
         let mut tx = Tx::new(&rec, self.clock.now());
         let input = match action {
@@ -195,19 +217,16 @@ impl Hub {
         if !(1..=5).contains(&score) {
             return Err(HubError::Refused(format!("a rating is 1 to 5, not {score}")));
         }
-        let mut rec = self.store.chat(id).await.map_err(HubError::Store)?.ok_or(HubError::UnknownChat)?;
-        if rec.csat.is_some() {
-            return Err(HubError::Closed);
+        if !self.store.rate_closed(id, score).await.map_err(HubError::Store)? {
+            return Err(HubError::Conflict("this chat has already been rated".into()));
         }
-        rec.csat = Some(score);
-        let mut commit = Commit::audits_only(Vec::new());
-        commit.chat = Some(rec.clone());
-        self.store.commit(commit).await.map_err(HubError::Store)?;
+        let rec = self.store.chat(id).await.map_err(HubError::Store)?.ok_or(HubError::UnknownChat)?;
         Ok(PatientReply {
             chat_id: id.to_string(),
             token: None,
             replies: Vec::new(),
             state: state_view(&rec, Default::default()),
+            duplicate: false,
         })
     }
 

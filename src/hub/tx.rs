@@ -53,6 +53,7 @@ impl Tx {
             kind: kind.to_string(),
             author: author.map(str::to_string),
             text,
+            client_id: None,
         };
         self.messages.push(m.clone());
         if sender != Sender::Patient {

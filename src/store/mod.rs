@@ -28,6 +28,11 @@ pub trait Store: Send + Sync {
     fn chat<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<ChatRecord>>;
     /// A chat's messages in order.
     fn transcript<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Vec<MessageRecord>>;
+    /// Whether the chat holds a message the patient's browser sent under `client_id`.
+    fn has_client_message<'a>(&'a self, chat: &'a str, client_id: &'a str) -> StoreFuture<'a, bool>;
+    /// Records the rating of a closed chat not yet rated; false if it is open or already rated. One
+    /// conditional write, so two ratings sent at once cannot both count.
+    fn rate_closed<'a>(&'a self, chat: &'a str, score: u8) -> StoreFuture<'a, bool>;
     /// A chat's whispers in order.
     fn whispers<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Vec<WhisperRecord>>;
     /// Call-back requests, newest first.

@@ -116,6 +116,9 @@ pub struct MessageRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     pub text: String,
+    /// The id the patient's browser gave it: a repeat of the same id is the same message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

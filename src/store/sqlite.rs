@@ -147,7 +147,7 @@ async fn write_group(w: &mut Writer, batch: &[Pending]) -> anyhow::Result<()> {
     }
     let messages: Vec<&MessageRecord> = batch.iter().flat_map(|(c, _)| &c.messages).collect();
     for rows in fixed_chunks(&messages) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO messages (chat_id, seq, at, sender, kind, author, body) ");
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO messages (chat_id, seq, at, sender, kind, author, body, client_id) ");
         q.push_values(rows, |mut b, m| {
             b.push_bind(&m.chat)
                 .push_bind(m.seq)
@@ -155,7 +155,8 @@ async fn write_group(w: &mut Writer, batch: &[Pending]) -> anyhow::Result<()> {
                 .push_bind(m.sender.as_str())
                 .push_bind(&m.kind)
                 .push_bind(&m.author)
-                .push_bind(keys.seal(m.text.as_bytes(), &message_place(&m.chat, m.seq)));
+                .push_bind(keys.seal(m.text.as_bytes(), &message_place(&m.chat, m.seq)))
+                .push_bind(&m.client_id);
         });
         q.build().execute(&mut *tx).await?;
     }
@@ -443,9 +444,32 @@ impl Store for SqliteStore {
                         sender: Sender::parse(r.try_get("sender")?),
                         kind: r.try_get("kind")?,
                         author: r.try_get("author")?,
+                        client_id: r.try_get("client_id")?,
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn has_client_message<'a>(&'a self, chat: &'a str, client_id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let found = sqlx::query("SELECT 1 FROM messages WHERE chat_id = ? AND client_id = ?")
+                .bind(chat)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(found.is_some())
+        })
+    }
+
+    fn rate_closed<'a>(&'a self, chat: &'a str, score: u8) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let done = sqlx::query("UPDATE chats SET csat = ? WHERE id = ? AND status = 'closed' AND csat IS NULL")
+                .bind(i64::from(score))
+                .bind(chat)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
         })
     }
 
@@ -794,6 +818,7 @@ mod tests {
                 kind: "text".into(),
                 author: None,
                 text: text.into(),
+                client_id: (sender == Sender::Patient).then(|| format!("browser-{seq}")),
             };
             store
                 .commit(Commit {
@@ -814,5 +839,10 @@ mod tests {
         let transcript = store.transcript("c1").await.unwrap();
         assert_eq!(transcript.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["hola", "¡Hola!"]);
         assert_eq!(transcript[0].sender, Sender::Patient);
+        assert!(
+            store.has_client_message("c1", "browser-1").await.unwrap(),
+            "the browser's id is stored with the message"
+        );
+        assert!(!store.has_client_message("c1", "browser-2").await.unwrap());
     }
 }
