@@ -694,7 +694,9 @@ async fn the_dashboard_gets_a_day_by_day_series_and_the_flows_report() {
     assert_eq!(code, 400);
     let (code, _) = s.get("/api/v1/analyst/flows", Some("test-token-ana-000000000")).await;
     assert_eq!(code, 403, "flows are for analysts and supervisors");
-    let (code, report) = s.get("/api/v1/analyst/flows", Some(SAM)).await;
+    let (_, quick) = s.get("/api/v1/analyst/flows", Some(SAM)).await;
+    assert!(quick.get("tests").is_none(), "tests run only when asked for");
+    let (code, report) = s.get("/api/v1/analyst/flows?tests=true", Some(SAM)).await;
     assert_eq!(code, 200, "{report}");
     assert_eq!(report["disk"]["valid"], true, "{}", report["disk"]);
     assert!(report["flows"].as_array().unwrap().iter().any(|f| f["id"] == "refill_status"));

@@ -22,9 +22,18 @@ const presence = el("select", { id: "presence" }, [
   el("option", { value: "offline", text: "Offline" }),
 ]);
 presence.value = profile.status;
+/** What the agent chose: the server sets an agent Away when the console's connection drops, so after a
+ * reconnect the console asks for it again rather than leave the agent believing they take offers. */
+let wanted = profile.status;
 presence.addEventListener("change", async () => {
-  const r = await api("POST", "/agent/status", { status: presence.value });
-  presence.value = r.status;
+  wanted = presence.value;
+  try {
+    const r = await api("POST", "/agent/status", { status: presence.value });
+    presence.value = r.status;
+  } catch (e) {
+    presenceNote.textContent = `Status not changed: ${e.message}`;
+    presenceNote.hidden = false;
+  }
 });
 const sound = el("button", { type: "button", "aria-pressed": "true", text: "Sound on" });
 sound.addEventListener("click", () => {
@@ -34,7 +43,12 @@ sound.addEventListener("click", () => {
 });
 const connection = el("span", { class: "muted", role: "status" });
 const queueBody = el("tbody");
-const offerList = el("div", { "aria-live": "assertive" });
+// The offer list changes every second (its timers): it is no live region. New offers and alerts are
+// announced once, in their own regions.
+const offerList = el("div");
+const announcer = el("p", { class: "sr-only", "aria-live": "assertive" });
+const alerts = el("div", { class: "alerts", role: "alert" });
+const presenceNote = el("p", { class: "problem", role: "status", hidden: true });
 const waitingList = el("div");
 const tabs = el("div", { class: "tabs", role: "tablist", "aria-label": "My chats" });
 const panels = el("div");
@@ -48,6 +62,7 @@ app.append(
     sound, connection,
     el("button", { type: "button", text: "Sign out", onclick: signOut }),
   ]),
+  announcer, alerts, presenceNote,
   el("div", { class: "console" }, [
     el("div", { class: "side" }, [
       el("section", { class: "card", "aria-labelledby": "queues-title" }, [
@@ -96,7 +111,7 @@ function renderQueues() {
     el("td", { text: String(q.agents_on_shift) }),
   ])));
   if (!sorted.length) queueBody.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "Nobody is waiting." })));
-  if (supervisor) refreshWaiting();
+  if (supervisor) refreshWaiting().catch(() => {});
 }
 
 function evidenceList(whisper) {
@@ -121,7 +136,7 @@ function renderOffers() {
     ]);
   }));
   if (!list.length) offerList.append(el("p", { class: "muted", text: "No offers." }));
-  document.title = (offers.size ? `(${offers.size}) ` : "") + "Careline console";
+  titleAlerts();
 }
 
 function timerText(o) {
@@ -157,7 +172,7 @@ async function take(id) {
 }
 
 async function decline(id) {
-  await api("POST", `/agent/chats/${id}/decline`);
+  await api("POST", `/agent/chats/${id}/decline`).catch(() => {});
   offers.delete(id);
   renderOffers();
 }
@@ -200,7 +215,8 @@ function showChat(view) {
     tabs.append(c.dom.tab);
     panels.append(c.dom.panel);
     empty.hidden = true;
-    select(view.chat_id);
+    const busy = active && chats.get(active) && chats.get(active).dom.reply.value.trim();
+    if (!busy) select(view.chat_id);
   }
   c.view = view;
   renderChat(c);
@@ -209,7 +225,6 @@ function showChat(view) {
 function buildChat(id) {
   const tab = el("button", { type: "button", role: "tab", id: `tab-${id}`, "aria-controls": `panel-${id}`, onclick: () => select(id) });
   const panel = el("section", { role: "tabpanel", id: `panel-${id}`, "aria-labelledby": `tab-${id}`, hidden: true });
-  const banner = el("div", { role: "alert" });
   const heading = el("h2");
   const transcript = el("ol", { class: "transcript", "aria-label": "Transcript", "aria-live": "polite", tabindex: "0" });
   const typing = el("p", { class: "typing-note", "aria-live": "polite" });
@@ -231,14 +246,20 @@ function buildChat(id) {
   replyForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     const text = reply.value.trim();
-    if (!text) return;
+    if (!text || replyForm.dataset.sending) return;
+    // One send at a time: Enter pressed twice must not send the words twice.
+    replyForm.dataset.sending = "1";
+    reply.value = "";
     try {
       const r = await api("POST", `/agent/chats/${id}/messages`, { text });
-      reply.value = "";
       lastTyping = 0; // the message ended the patient's typing notice: the next keystroke starts a new one
-      addMessage(chats.get(id), r.message);
+      const c = chats.get(id);
+      if (c) addMessage(c, r.message);
     } catch (err) {
+      reply.value = reply.value ? `${text}\n${reply.value}` : text;
       problem(panel, `Not sent: ${err.message}`);
+    } finally {
+      delete replyForm.dataset.sending;
     }
   });
 
@@ -312,7 +333,7 @@ function buildChat(id) {
   });
 
   const whisper = el("aside", { class: "card whisper", "aria-label": "Whisper: private context, never shown to the patient" });
-  panel.append(banner, el("div", { class: "chat" }, [
+  panel.append(el("div", { class: "chat" }, [
     el("div", {}, [
       heading, transcript, typing, replyForm,
       el("div", { class: "tools" }, [
@@ -324,7 +345,7 @@ function buildChat(id) {
     ]),
     whisper,
   ]));
-  return { tab, panel, banner, heading, transcript, typing, whisper, reply };
+  return { tab, panel, heading, transcript, typing, whisper, reply };
 }
 
 function problem(panel, message, ok = false) {
@@ -337,7 +358,9 @@ function addMessage(c, m) {
   if (c.seen.has(m.seq)) return;
   c.seen.add(m.seq);
   const who = m.sender === "agent" ? (m.author || "Agent") : m.sender === "patient" ? "Patient" : m.sender === "bot" ? "Bot" : "Notice";
-  c.dom.transcript.append(el("li", { class: `${m.sender} ${m.kind}` }, [el("span", { class: "who", text: who }), m.text]));
+  const node = el("li", { class: `${m.sender} ${m.kind}`, "data-seq": String(m.seq) }, [el("span", { class: "who", text: who }), m.text]);
+  const later = [...c.dom.transcript.children].find((li) => Number(li.dataset.seq) > m.seq);
+  c.dom.transcript.insertBefore(node, later || null);
   c.dom.transcript.scrollTop = c.dom.transcript.scrollHeight;
 }
 
@@ -347,8 +370,11 @@ function renderChat(c) {
   c.dom.heading.textContent = `${tabLabel(v)} · ${v.state.language} · ${v.state.status}`;
   for (const m of v.transcript) addMessage(c, m);
   renderWhisper(c);
-  const alerts = v.whispers.filter((w) => w.alert);
-  if (alerts.length > c.acknowledged) raiseAlert(c, alerts[alerts.length - 1].alert, alerts.length);
+  const raised = v.whispers.filter((w) => w.alert);
+  if (raised.length > Math.max(c.acknowledged, c.raised || 0)) {
+    c.raised = raised.length;
+    raiseAlert(c, raised[raised.length - 1].alert, raised.length);
+  }
 }
 
 function renderWhisper(c) {
@@ -380,18 +406,41 @@ function renderWhisper(c) {
   );
 }
 
-/** A crisis phrase mid-chat: a red banner that stays until acknowledged, a red tab, and a sound. */
+/**
+ * A crisis phrase mid-chat: a red banner above every tab (so an alert on a chat in the background is
+ * seen too) that stays until acknowledged, a red tab, the page title, and the urgent tone. Raised again
+ * only when a new alert arrives, not on every refresh.
+ */
 function raiseAlert(c, text, count) {
   c.dom.tab.classList.add("alerting");
   c.dom.tab.textContent = "⚠ " + tabLabel(c.view);
-  c.dom.banner.replaceChildren(el("div", { class: "alert-banner" }, [
-    el("span", { text: `ALERT: ${text}` }),
-    el("button", {
-      type: "button", text: "Acknowledge",
-      onclick: () => { c.acknowledged = count; c.dom.banner.replaceChildren(); c.dom.tab.classList.remove("alerting"); c.dom.tab.textContent = tabLabel(c.view); },
-    }),
+  const id = c.view.chat_id;
+  alerts.querySelector(`[data-chat="${id}"]`)?.remove();
+  alerts.append(el("div", { class: "alert-banner", "data-chat": id }, [
+    el("span", { text: `ALERT in ${tabLabel(c.view)}: ${text}` }),
+    el("span", {}, [
+      el("button", { type: "button", text: "Go to chat", onclick: () => { select(id); c.dom.reply.focus(); } }),
+      " ",
+      el("button", {
+        type: "button", text: "Acknowledge",
+        onclick: () => {
+          c.acknowledged = count;
+          alerts.querySelector(`[data-chat="${id}"]`)?.remove();
+          c.dom.tab.classList.remove("alerting");
+          c.dom.tab.textContent = tabLabel(c.view);
+          titleAlerts();
+          c.dom.reply.focus();
+        },
+      }),
+    ]),
   ]));
+  titleAlerts();
   beep(true);
+}
+
+function titleAlerts() {
+  const n = alerts.children.length;
+  document.title = (n ? `⚠ ${n} alert${n > 1 ? "s" : ""} · ` : "") + (offers.size ? `(${offers.size}) ` : "") + "Careline console";
 }
 
 function release(id) {
@@ -401,7 +450,15 @@ function release(id) {
   c.dom.panel.remove();
   chats.delete(id);
   empty.hidden = chats.size > 0;
-  if (active === id && chats.size) select([...chats.keys()][0]);
+  if (active === id) {
+    active = null;
+    if (chats.size) {
+      const next = [...chats.keys()][0];
+      select(next);
+      chats.get(next).dom.tab.focus();
+    }
+  }
+  alerts.querySelector(`[data-chat="${id}"]`)?.remove();
 }
 
 // ---- the live connection ---------------------------------------------------------------------------
@@ -415,6 +472,13 @@ function connect() {
     delay = 500;
     connection.textContent = "Connected";
     await reload();
+    if (wanted === "available" && presence.value !== "available") {
+      const r = await api("POST", "/agent/status", { status: "available" });
+      presence.value = r.status;
+      presenceNote.textContent = "The connection dropped and came back: you are Available again.";
+      presenceNote.hidden = false;
+      setTimeout(() => { presenceNote.hidden = true; }, 10000);
+    }
   };
   ws.onmessage = (ev) => {
     const n = JSON.parse(ev.data);
@@ -423,13 +487,14 @@ function connect() {
       case "offer":
         offers.set(n.chat, { ...n, deadline: Date.now() + n.expires_in_seconds * 1000 });
         renderOffers();
+        announcer.textContent = `New ${n.priority === "crisis" ? "CRISIS " : ""}offer: ${n.queue}, ${n.reason || "hand-off"}.`;
         beep(n.priority === "crisis");
         break;
       case "offer_withdrawn": offers.delete(n.chat); renderOffers(); break;
-      case "assigned": openChat(n.chat); break;
+      case "assigned": openChat(n.chat).catch(() => {}); break;
       case "released": release(n.chat); break;
       case "message": { const c = chats.get(n.chat); if (c) { addMessage(c, n.message); c.dom.typing.textContent = ""; } break; }
-      case "whisper": openChat(n.chat); break;
+      case "whisper": openChat(n.chat).catch(() => {}); break;
       case "typing": {
         const c = chats.get(n.chat);
         if (c) {
@@ -439,12 +504,14 @@ function connect() {
         }
         break;
       }
-      case "resync": reload(); break;
+      case "resync": reload().catch(() => {}); break;
     }
   };
-  ws.onclose = () => {
+  ws.onclose = async (ev) => {
     socket = null;
     connection.textContent = "Reconnecting…";
+    // A closed session (1008) or a refused upgrade: ask once over REST, whose 401 goes to sign-in.
+    if (ev.code === 1008 || ev.code === 1006) await api("GET", "/agent/me").catch(() => {});
     setTimeout(connect, delay);
     delay = Math.min(delay * 2, 10000);
   };
@@ -456,9 +523,16 @@ async function reload() {
   presence.value = who.status;
   queues = q.queues;
   renderQueues();
-  for (const id of mine.assigned) await openChat(id);
+  await Promise.allSettled(mine.assigned.map((id) => openChat(id)));
   for (const id of [...chats.keys()]) if (!mine.assigned.includes(id)) release(id);
   for (const id of [...offers.keys()]) if (!mine.offers.some((o) => o.chat === id)) offers.delete(id);
+  // Offers made while the console was away: shown with what REST knows (the whisper comes with the
+  // chat once taken), so no offer lapses unseen.
+  for (const o of mine.offers) {
+    if (offers.has(o.chat)) continue;
+    const deadline = new Date(o.offered_at).getTime() + profile.offer_timeout_seconds * 1000;
+    offers.set(o.chat, { chat: o.chat, queue: o.queue, priority: o.priority, reason: null, whisper: {}, deadline });
+  }
   renderOffers();
 }
 

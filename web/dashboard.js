@@ -14,7 +14,7 @@ const secs = (v) => (v < 10 ? `${v.toFixed(1)} s` : duration(v));
 const windowSelect = el("select", { id: "window" }, [7, 14, 30, 90].map((d) => el("option", { value: String(d), text: `Last ${d} days` })));
 windowSelect.value = "14";
 const updated = el("span", { class: "muted", role: "status" });
-const grid = el("div", { class: "dashboard" });
+const grid = el("div");
 app.append(
   el("header", { class: "topbar" }, [
     el("h1", { text: "Careline dashboard" }),
@@ -26,7 +26,7 @@ app.append(
   ]),
   grid,
 );
-windowSelect.addEventListener("change", () => load());
+windowSelect.addEventListener("change", () => loadFigures());
 
 function figure(label, value, note) {
   return el("div", { class: "figure" }, [el("span", { class: "value", text: value }), el("span", { class: "label", text: label }), note ? el("span", { class: "muted", text: " " + note }) : null]);
@@ -51,20 +51,23 @@ function headline(s) {
   ]);
 }
 
-function flowsCard(report) {
+function flowsCard(report, runTests) {
   const { disk, tests } = report;
-  const failing = tests.results.filter((r) => !r.passed);
+  const failing = tests ? tests.results.filter((r) => !r.passed) : [];
   return el("section", { class: "card wide", "aria-labelledby": "flows-title" }, [
     el("h2", { id: "flows-title", text: "Flows" }),
     el("p", {}, [
       el("span", { class: `badge ${disk.valid ? "ok" : "fail"}`, text: disk.valid ? "Files on disk validate" : `${disk.problems.length} problem(s) on disk` }),
-      disk.changed_since_start ? " Edited since the server started: restart to serve the edits." : "",
-      " ",
-      el("span", { class: `badge ${tests.failed || tests.problems.length ? "fail" : "ok"}`, text: `Conversation tests: ${tests.passed} passed, ${tests.failed} failed` }),
-      el("span", { class: "muted", text: ` (${tests.directory})` }),
+      disk.changed_since_start ? " Edited since the server started: restart to serve the edits. " : " ",
+      tests
+        ? el("span", { class: `badge ${tests.failed || tests.problems.length ? "fail" : "ok"}`, text: `Conversation tests: ${tests.passed} passed, ${tests.failed} failed` })
+        : null,
+      tests ? el("span", { class: "muted", text: ` (${tests.directory}) ` }) : null,
+      // Tests run on request: a flow's lookups may reach the plan's own systems.
+      el("button", { type: "button", class: "secondary", text: tests ? "Run the tests again" : "Run the conversation tests", onclick: runTests }),
     ]),
     disk.problems.length ? el("ul", {}, disk.problems.map((p) => el("li", { text: `${p.file}:${p.line}${p.step ? ` (${p.step})` : ""}: ${p.problem}. Fix: ${p.fix}` }))) : null,
-    failing.length || tests.problems.length ? el("ul", {}, [
+    failing.length || (tests && tests.problems.length) ? el("ul", {}, [
       ...failing.map((r) => el("li", {}, [el("strong", { text: `FAIL ${r.name}` }), ` (${r.file}:${r.line}): ${r.failures.join("; ")}`])),
       ...tests.problems.map((p) => el("li", { text: `${p.file}:${p.line}: ${p.problem}` })),
     ]) : null,
@@ -79,14 +82,14 @@ function flowsCard(report) {
         el("td", { text: f.skill }),
       ]))),
     ]),
-    el("details", {}, [
+    tests ? el("details", {}, [
       el("summary", { text: `Every conversation test (${tests.results.length})` }),
       el("ul", {}, tests.results.map((r) => el("li", {}, [
         el("span", { class: `badge ${r.passed ? "ok" : "fail"}`, text: r.passed ? "pass" : "FAIL" }),
         ` ${r.name} `,
         el("span", { class: "muted", text: `${r.file}:${r.line}` }),
       ]))),
-    ]),
+    ]) : null,
   ]);
 }
 
@@ -100,18 +103,20 @@ function transcriptsCard(list) {
   ]);
 }
 
-async function load() {
+// Three areas, refreshed separately: the figures every minute; the flows and the transcripts (whose
+// every read is audited as an export) when the page opens or on request.
+const figures = el("div", { class: "dashboard" });
+const flowsArea = el("div");
+const transcriptsArea = el("div");
+grid.replaceChildren(figures, flowsArea, transcriptsArea);
+
+async function loadFigures() {
   const days = windowSelect.value;
   try {
-    const [summary, daily, flows, transcripts] = await Promise.all([
-      api("GET", `/metrics/summary?days=${days}`),
-      api("GET", `/metrics/daily?days=${days}`),
-      readsFlows ? api("GET", "/analyst/flows") : null,
-      readsFlows ? api("GET", "/analyst/transcripts?limit=20") : null,
-    ]);
+    const [summary, daily] = await Promise.all([api("GET", `/metrics/summary?days=${days}`), api("GET", `/metrics/daily?days=${days}`)]);
     const labels = daily.map((d) => d.date.slice(5));
     const entries = (o) => Object.entries(o).sort((a, b) => b[1] - a[1]);
-    grid.replaceChildren(
+    figures.replaceChildren(
       headline(summary),
       lineChart("Chats and hand-offs per day", labels, [
         { name: "Chats", values: daily.map((d) => d.chats) },
@@ -127,14 +132,36 @@ async function load() {
       barChart("Hand-offs by language", entries(summary.handoffs_by_language)),
       barChart("Queue wait by queue (median)", Object.entries(summary.queue_wait_by_queue).map(([q, d]) => [q, d.p50]), secs),
       barChart("CSAT ratings", summary.csat.distribution.map((n, i) => [`${i + 1} of 5`, n])),
-      flows ? flowsCard(flows) : null,
-      transcripts ? transcriptsCard(transcripts.transcripts) : null,
     );
     updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
   } catch (e) {
-    grid.replaceChildren(el("p", { class: "problem", role: "alert", text: `Could not load the figures: ${e.message}` }));
+    figures.replaceChildren(el("p", { class: "problem", role: "alert", text: `Could not load the figures: ${e.message}` }));
   }
 }
 
+async function loadFlows(tests = false) {
+  try {
+    const report = await api("GET", `/analyst/flows${tests ? "?tests=true" : ""}`);
+    flowsArea.replaceChildren(flowsCard(report, () => loadFlows(true)));
+  } catch (e) {
+    flowsArea.replaceChildren(el("p", { class: "problem", role: "alert", text: `Could not load the flows: ${e.message}` }));
+  }
+}
+
+async function loadTranscripts() {
+  try {
+    const r = await api("GET", "/analyst/transcripts?limit=20");
+    transcriptsArea.replaceChildren(transcriptsCard(r.transcripts));
+  } catch (e) {
+    transcriptsArea.replaceChildren(el("p", { class: "problem", role: "alert", text: `Could not load the transcripts: ${e.message}` }));
+  }
+}
+
+function load() {
+  const all = [loadFigures()];
+  if (readsFlows) all.push(loadFlows(), loadTranscripts());
+  return Promise.all(all);
+}
+
 await load();
-setInterval(load, 60000);
+setInterval(loadFigures, 60000);

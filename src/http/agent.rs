@@ -51,6 +51,7 @@ pub async fn me(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<Val
         "status": s.hub.presence(&p.id), "chats": s.hub.chats_of(&p.id),
         // Every declared queue: where a transfer may go.
         "queues": s.hub.runner.engine.flows.settings.queues,
+        "offer_timeout_seconds": s.hub.config.offer_timeout.as_secs(),
     })))
 }
 

@@ -43,11 +43,12 @@ pub async fn widget_origins(State(origins): State<Arc<Vec<String>>>, request: Re
         return r;
     }
     let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    // The answer differs by origin whether or not this one is listed: caches must keep them apart.
+    h.append(header::VARY, HeaderValue::from_static("origin"));
     if let Some(origin) = origin {
-        let h = response.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("retry-after"));
-        h.append(header::VARY, HeaderValue::from_static("origin"));
     }
     response
 }

@@ -1,6 +1,7 @@
 //! `GET /api/v1/analyst/flows`: what the analyst dashboard shows about the flows. The flows this
-//! process serves, whether the files on disk still validate (an analyst may be editing them), and the
-//! conversation tests run against the served flows. Reads no chat and no PHI.
+//! process serves, whether the files on disk still validate (an analyst may be editing them), and, on
+//! request (`?tests=true`), the conversation tests run against the served flows. Tests run only when
+//! asked: a flow's lookups may call the plan's systems. Reads no chat and no PHI.
 
 use crate::convtest::{TestResult, collect, parse_file, run_test};
 use crate::diagnostic::Diagnostic;
@@ -11,15 +12,23 @@ use crate::http::body::Bearer;
 use crate::http::error::ApiError;
 use crate::users::Role;
 use axum::Json;
-use axum::extract::State;
-use serde::Serialize;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
 
 #[derive(Serialize)]
 pub struct FlowsReport {
     flows: Vec<FlowLine>,
     /// The flow files as they are on disk now.
     disk: DiskCheck,
-    tests: TestRun,
+    /// Only when asked for with `?tests=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tests: Option<TestRun>,
+}
+
+#[derive(Deserialize)]
+pub struct ReportQuery {
+    #[serde(default)]
+    tests: bool,
 }
 
 #[derive(Serialize)]
@@ -62,7 +71,7 @@ fn io_problem(file: String, problem: String) -> Diagnostic {
     }
 }
 
-pub async fn report(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json<FlowsReport>, ApiError> {
+pub async fn report(State(s): State<AppState>, Bearer(t): Bearer, Query(q): Query<ReportQuery>) -> Result<Json<FlowsReport>, ApiError> {
     caller_in(&s, &t, &[Role::Analyst, Role::Supervisor]).await?;
     let hub = &s.hub;
     let flows = hub
@@ -82,25 +91,30 @@ pub async fn report(State(s): State<AppState>, Bearer(t): Bearer) -> Result<Json
         })
         .collect();
     let dir = hub.config.flows.clone();
-    let problems = match crate::flow::load_dir(&dir) {
+    let served = hub.served_flows.get().cloned();
+    // Reading and validating the files is blocking work: off the async workers.
+    let disk = tokio::task::spawn_blocking(move || check_disk(&dir, served.as_deref()))
+        .await
+        .map_err(|e| ApiError::store_failed(&anyhow::anyhow!("flow check: {e}")))?;
+    let tests = if q.tests { Some(run_tests(&s).await) } else { None };
+    Ok(Json(FlowsReport { flows, disk, tests }))
+}
+
+fn check_disk(dir: &std::path::Path, served: Option<&str>) -> DiskCheck {
+    let problems = match crate::flow::load_dir(dir) {
         Ok(_) => Vec::new(),
         Err(LoadError::Invalid(problems)) => problems,
         Err(LoadError::Io(e)) => vec![io_problem(dir.display().to_string(), e)],
     };
-    let changed_since_start = match (crate::flow::load::digest(&dir), hub.served_flows.get()) {
-        (Ok((now, _)), Some(served)) => &now != served,
+    let changed_since_start = match (crate::flow::load::digest(dir), served) {
+        (Ok((now, _)), Some(served)) => now != served,
         _ => false,
     };
-    let disk = DiskCheck {
+    DiskCheck {
         valid: problems.is_empty(),
         problems,
         changed_since_start,
-    };
-    Ok(Json(FlowsReport {
-        flows,
-        disk,
-        tests: run_tests(&s).await,
-    }))
+    }
 }
 
 async fn run_tests(s: &AppState) -> TestRun {

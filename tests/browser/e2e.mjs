@@ -331,6 +331,8 @@ try {
   assert(chatsShown >= 4, `the dashboard counts the test's chats: ${glance}`);
   const reasons = await analyst.getByRole("figure").filter({ hasText: "Hand-offs by reason" }).innerText();
   assert(reasons.includes("crisis") && reasons.includes("requested"), `hand-offs by reason: ${reasons}`);
+  await analyst.getByRole("button", { name: "Run the conversation tests" }).click();
+  await until(() => analyst.getByText(/Conversation tests: \d+ passed/).isVisible(), "the conversation test results");
   const flows = await analyst.locator("section", { hasText: "Conversation tests" }).innerText();
   assert(/Files on disk validate/.test(flows) && /Conversation tests: [1-9]\d* passed, 0 failed/.test(flows), `flows card: ${flows.slice(0, 300)}`);
   const review = await analyst.locator(".transcript-review").innerText();
