@@ -33,6 +33,12 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Turns take milliseconds of arithmetic when the sentence model runs on every message, not
+    /// microseconds: the shell then runs them off the async workers.
+    pub fn is_heavy(&self) -> bool {
+        self.triage.semantic().is_some()
+    }
+
     pub fn new(flows: FlowSet, triage: Triage) -> Engine {
         let intents = IntentMatcher::new(&flows);
         Engine {
