@@ -48,6 +48,10 @@ pub struct LoadArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The server's sentence model (`serve --embedder`): a directory, or `none` for the lexicons
+    /// alone. Default: the server's own default (on when the model is installed).
+    #[arg(long)]
+    pub embedder: Option<String>,
     /// Run only the echo server (used by the load tool itself).
     #[arg(long, hide = true)]
     pub echo_server: bool,
@@ -228,9 +232,12 @@ async fn drive(args: &LoadArgs) -> anyhow::Result<Report> {
     let config = dir.join("serve.yaml");
     std::fs::write(&config, agents_yaml(args.agents))?;
     let db = dir.join("careline.db");
+    let embedder = args.embedder.clone().unwrap_or_else(|| crate::semantic::DEFAULT_MODEL_DIR.to_string());
     let server = spawn(
         &[
             "serve",
+            "--embedder",
+            &embedder,
             "--listen",
             "127.0.0.1:0",
             "--config",
