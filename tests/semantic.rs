@@ -183,3 +183,80 @@ fn copy(from: &Path, to: &Path) {
         std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
     }
 }
+
+fn runner_with_model() -> careline::runner::Runner {
+    let models = common::root().join("models");
+    let semantic = Semantic::load(&model_dir(), &models).unwrap();
+    let flows = careline::flow::load_dir(&common::root().join("flows")).unwrap();
+    careline::runner::Runner {
+        engine: Arc::new(careline::engine::Engine::new(
+            flows,
+            Triage::load(&models).unwrap().with_semantic(semantic),
+        )),
+        actions: common::runner().actions,
+    }
+}
+
+fn say(runner: &careline::runner::Runner, st: &careline::engine::ChatState, text: &str) -> (careline::engine::ChatState, Vec<Effect>) {
+    let at = "2026-11-24T15:00:00Z".parse().unwrap();
+    common::rt().block_on(runner.turn(st, Input::Patient { text: text.into() }, at))
+}
+
+fn bot_text(fx: &[Effect]) -> String {
+    fx.iter()
+        .filter_map(|f| match f {
+            Effect::Reply { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_request_in_other_words_starts_its_flow_by_meaning() {
+    let runner = runner_with_model();
+    let plain = common::runner();
+    for (text, flow) in [
+        ("has the pharmacy finished filling my medicine order", "refill_status"),
+        ("my card got stolen and I need another one", "faq_id_card"),
+    ] {
+        let (without, _) = say(&plain, &plain.engine.new_chat(), text);
+        assert_ne!(
+            without.intent.as_deref(),
+            Some(flow),
+            "the words alone already match {text:?}: pick a harder one"
+        );
+        let (st, fx) = say(&runner, &runner.engine.new_chat(), text);
+        assert_eq!(st.intent.as_deref(), Some(flow), "{text:?}: {}", bot_text(&fx));
+        assert_eq!(st.no_progress, 0);
+    }
+}
+
+#[test]
+fn a_near_miss_is_asked_about_once_and_a_yes_starts_the_flow() {
+    let runner = runner_with_model();
+    let (st, fx) = say(&runner, &runner.engine.new_chat(), "are my pills done yet");
+    assert!(bot_text(&fx).contains("do you mean"), "{}", bot_text(&fx));
+    assert_eq!(st.clarifying.as_deref(), Some("refill_status"));
+    assert_eq!(st.no_progress, 1, "the question counts as an exchange without progress");
+    let (st, _) = say(&runner, &st, "yes");
+    assert_eq!(st.intent.as_deref(), Some("refill_status"));
+    assert_eq!(st.clarifying, None);
+}
+
+#[test]
+fn a_no_to_the_question_reaches_a_person_within_two_exchanges() {
+    let runner = runner_with_model();
+    let (st, _) = say(&runner, &runner.engine.new_chat(), "are my pills done yet");
+    let (st, fx) = say(&runner, &st, "no, something else");
+    assert_eq!(st.handoff.as_ref().map(|h| h.reason), Some(Reason::NoProgress), "{}", bot_text(&fx));
+    assert!(!bot_text(&fx).contains("do you mean"), "asked once, never twice");
+}
+
+#[test]
+fn an_unrelated_message_is_not_understood_rather_than_guessed() {
+    let runner = runner_with_model();
+    let (st, fx) = say(&runner, &runner.engine.new_chat(), "the weather is nice today");
+    assert_eq!(st.intent, None);
+    assert!(!bot_text(&fx).contains("do you mean"), "{}", bot_text(&fx));
+}

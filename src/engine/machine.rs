@@ -39,8 +39,13 @@ impl Engine {
         self.triage.semantic().is_some()
     }
 
-    pub fn new(flows: FlowSet, triage: Triage) -> Engine {
+    pub fn new(flows: FlowSet, mut triage: Triage) -> Engine {
         let intents = IntentMatcher::new(&flows);
+        if let Some(semantic) = triage.semantic_mut() {
+            // Embedding in-memory strings does not fail in practice; if it did, intents are matched
+            // by their words alone, as without a model.
+            let _ = semantic.index_intents(&flows);
+        }
         Engine {
             flows: Arc::new(flows),
             triage: Arc::new(triage),
@@ -127,7 +132,9 @@ impl Turn<'_> {
 
     fn patient(&mut self, text: &str) {
         let norm = crate::text::normalize(text);
-        let assessment = self.eng.triage.assess(text, &norm);
+        let mut assessment = self.eng.triage.assess(text, &norm);
+        let embedding = assessment.embedding.take();
+        let clarifying = self.st.clarifying.take();
         self.st.exchanges += 1;
         self.update_language(&assessment, text);
         if let Some(risk) = assessment.risk {
@@ -156,6 +163,12 @@ impl Turn<'_> {
                 return;
             }
         }
+        if let Some(flow) = clarifying.and_then(|id| self.eng.flows.flows.iter().position(|f| f.id == id))
+            && is_yes(&norm)
+        {
+            self.start_flow(flow, Some(text));
+            return;
+        }
         let lang = self.st.language;
         if let Some(m) = self.eng.intents.best(&norm, lang, |f| self.eng.flows.flows[f].interrupt) {
             self.adopt_phrase_language(m.lang);
@@ -170,12 +183,12 @@ impl Turn<'_> {
                 self.run(flow, step, None);
             }
             Some(Phase::Action { .. } | Phase::VerifyCheck { .. }) => {}
-            None => self.new_topic(text, &norm),
+            None => self.new_topic(text, &norm, embedding.as_deref()),
         }
     }
 
     /// No flow is active: start the one the message asks for, or count an exchange without progress.
-    fn new_topic(&mut self, text: &str, norm: &str) {
+    fn new_topic(&mut self, text: &str, norm: &str, embedding: Option<&[f32]>) {
         let lang = self.st.language;
         let served = |f: usize| !self.eng.flows.flows[f].interrupt && self.eng.flows.flows[f].languages.contains(&lang);
         let found = self.eng.intents.best(norm, lang, served).or_else(|| {
@@ -191,12 +204,50 @@ impl Turn<'_> {
                 }
                 self.start_flow(m.flow, Some(text));
             }
+            None if self.by_meaning(text, embedding) => {}
             None => {
                 self.no_progress(|t| {
                     t.say_msg(|m| &m.not_understood);
                 });
             }
         }
+    }
+
+    /// No flow's words matched: the flow whose examples the message means, if the model is sure
+    /// enough (it starts), or close (the bot asks once, "did you mean ...?", which counts as an
+    /// exchange without progress: the two-exchange rule still holds). False when neither.
+    fn by_meaning(&mut self, text: &str, embedding: Option<&[f32]>) -> bool {
+        let (Some(semantic), Some(v)) = (self.eng.triage.semantic(), embedding) else {
+            return false;
+        };
+        let lang = self.st.language;
+        let flows = &self.eng.flows.flows;
+        let Some(m) = semantic.intent(v, |f| !flows[f].interrupt && flows[f].languages.contains(&lang)) else {
+            return false;
+        };
+        let flow = &flows[m.flow];
+        let threshold = flow.meaning_threshold.unwrap_or(semantic.intent_bands.0);
+        let unsure = semantic.intent_bands.1.min(threshold);
+        if m.similarity >= threshold {
+            self.start_flow(m.flow, Some(text));
+            return true;
+        }
+        if m.similarity < unsure {
+            return false;
+        }
+        let id = flow.id.clone();
+        let question = self
+            .flows()
+            .settings
+            .messages
+            .did_you_mean
+            .get(lang)
+            .replace("{example}", &m.example);
+        self.no_progress(|t| {
+            t.st.clarifying = Some(id);
+            t.reply(question, ReplyKind::Bot);
+        });
+        true
     }
 
     fn update_language(&mut self, a: &Assessment, text: &str) {
@@ -923,4 +974,14 @@ fn parse_rating(text: &str) -> Option<u8> {
         [d] if (1..=5).contains(d) && text.trim().chars().count() <= 12 => Some(*d as u8),
         _ => None,
     }
+}
+
+/// A yes to "did you mean ...?", in the languages the bot speaks.
+fn is_yes(norm: &str) -> bool {
+    const YES: &[&str] = &[
+        "yes", "yeah", "yep", "yup", "y", "sure", "correct", "right", "exactly", "si", "claro", "correcto", "exacto", "是", "是的", "对",
+        "对的", "没错", "嗯", "co", "dung", "vang", "phai",
+    ];
+    let first = norm.split(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("");
+    YES.contains(&first) || YES.contains(&norm.trim())
 }

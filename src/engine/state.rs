@@ -112,6 +112,9 @@ pub struct ChatState {
     /// Flows that ended resolved.
     pub resolved: Vec<String>,
     pub next_action_id: u64,
+    /// The flow the bot asked "did you mean ...?" about, awaiting a yes.
+    #[serde(default)]
+    pub clarifying: Option<String>,
 }
 
 /// How many path entries the whisper keeps: enough to see the route, not a transcript.
@@ -138,6 +141,7 @@ impl ChatState {
             awaiting_rating: false,
             resolved: Vec::new(),
             next_action_id: 1,
+            clarifying: None,
         }
     }
 

@@ -239,10 +239,12 @@ pub struct Messages {
     pub goodbye: Text,
     pub language_switched: Text,
     pub with_agent: Text,
+    /// Asked once when a message is close, but not close enough, to a flow by meaning. `{example}`.
+    pub did_you_mean: Text,
 }
 
 /// The names of the `messages` keys, in file order; the loader and validator share this list.
-pub const MESSAGE_KEYS: [&str; 19] = [
+pub const MESSAGE_KEYS: [&str; 20] = [
     "greeting",
     "not_understood",
     "invalid",
@@ -262,6 +264,7 @@ pub const MESSAGE_KEYS: [&str; 19] = [
     "goodbye",
     "language_switched",
     "with_agent",
+    "did_you_mean",
 ];
 
 impl Messages {
@@ -286,6 +289,7 @@ impl Messages {
             "goodbye" => &mut self.goodbye,
             "language_switched" => &mut self.language_switched,
             "with_agent" => &mut self.with_agent,
+            "did_you_mean" => &mut self.did_you_mean,
             _ => return None,
         })
     }
@@ -313,6 +317,8 @@ pub struct Flow {
     pub file: String,
     pub languages: Vec<Lang>,
     pub triggers: BTreeMap<Lang, Triggers>,
+    /// How close by meaning a message must be to start this flow, when not the default.
+    pub meaning_threshold: Option<f32>,
     /// Run identity verification before the first step.
     pub requires_verification: bool,
     /// Matched on every message, even while another flow waits for an answer.

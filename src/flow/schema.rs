@@ -28,6 +28,9 @@ pub struct RawFlow {
     pub languages: Vec<Lang>,
     pub languages_line: usize,
     pub triggers: BTreeMap<Lang, (Vec<String>, Vec<String>)>,
+    /// How close by meaning a message must be to this flow's examples to start it (overrides
+    /// `models/semantic/intents.yaml`).
+    pub meaning_threshold: Option<f32>,
     pub requires_verification: bool,
     pub interrupt: bool,
     pub skill: Option<Named>,
@@ -108,6 +111,7 @@ pub const FLOW_KEYS: &[&str] = &[
     "description",
     "languages",
     "triggers",
+    "meaning_threshold",
     "requires_verification",
     "interrupt",
     "skill",
@@ -216,6 +220,20 @@ pub fn decode_flow(node: &Node, file: &str, diags: &mut Diagnostics) -> RawFlow 
             triggers.insert(l, (examples, keywords));
         }
     }
+    let meaning_threshold = m.get("meaning_threshold").and_then(|n| {
+        let v = n
+            .as_str()
+            .and_then(|t| t.trim().parse::<f32>().ok())
+            .filter(|v| (0.0..=1.0).contains(v));
+        if v.is_none() {
+            diags.push(
+                n.line,
+                "`meaning_threshold` should be a number from 0 to 1",
+                "write e.g. `meaning_threshold: 0.7`",
+            );
+        }
+        v
+    });
     let requires_verification = m.boolean("requires_verification", diags).unwrap_or(false);
     let interrupt = m.boolean("interrupt", diags).unwrap_or(false);
     let skill = m.get("skill").and_then(|n| named(&n, "`skill`", diags));
@@ -241,6 +259,7 @@ pub fn decode_flow(node: &Node, file: &str, diags: &mut Diagnostics) -> RawFlow 
         languages,
         languages_line,
         triggers,
+        meaning_threshold,
         requires_verification,
         interrupt,
         skill,

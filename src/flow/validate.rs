@@ -369,6 +369,7 @@ pub fn validate_flow(raw: &RawFlow, settings: &Settings, diags: &mut Diagnostics
         file: raw.file.clone(),
         languages: langs,
         triggers,
+        meaning_threshold: raw.meaning_threshold,
         requires_verification: raw.requires_verification,
         interrupt: raw.interrupt,
         skill: skill.name,

@@ -232,7 +232,10 @@ async fn drive(args: &LoadArgs) -> anyhow::Result<Report> {
     let config = dir.join("serve.yaml");
     std::fs::write(&config, agents_yaml(args.agents))?;
     let db = dir.join("careline.db");
-    let embedder = args.embedder.clone().unwrap_or_else(|| crate::semantic::DEFAULT_MODEL_DIR.to_string());
+    let embedder = args
+        .embedder
+        .clone()
+        .unwrap_or_else(|| crate::semantic::DEFAULT_MODEL_DIR.to_string());
     let server = spawn(
         &[
             "serve",

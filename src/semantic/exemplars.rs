@@ -30,7 +30,7 @@ pub struct CrisisSettings {
     pub file_hash: String,
 }
 
-fn fraction(m: &mut MapReader, key: &str, diags: &mut Diagnostics) -> Option<f32> {
+pub(super) fn fraction(m: &mut MapReader, key: &str, diags: &mut Diagnostics) -> Option<f32> {
     let node = m.require(key, diags)?;
     match node
         .as_str()
@@ -163,4 +163,24 @@ pub fn embed_cached(embedder: &dyn Embedder, texts: &[&str], cache_dir: &Path, f
         }
     }
     Ok(vectors)
+}
+
+/// `models/semantic/intents.yaml`: (threshold, unsure).
+pub fn load_intent_settings(path: &Path) -> anyhow::Result<(f32, f32)> {
+    let source = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let name = path.display().to_string();
+    let root = yaml::parse(&source).map_err(|e| anyhow::anyhow!("{name}:{}: not valid YAML: {}", e.line, e.message))?;
+    let mut diags = Diagnostics::new(&name);
+    let mut m = MapReader::new(&root, "the intent settings", &mut diags);
+    let threshold = fraction(&mut m, "threshold", &mut diags).unwrap_or(1.0);
+    let unsure = fraction(&mut m, "unsure", &mut diags).unwrap_or(1.0);
+    m.finish(&["threshold", "unsure"], &mut diags);
+    if unsure > threshold {
+        diags.push(1, "`unsure` is above `threshold`", "make `unsure` the lower of the two");
+    }
+    if !diags.list.is_empty() {
+        let all: Vec<String> = diags.list.iter().map(|d| d.to_string()).collect();
+        anyhow::bail!("{} problem(s) in {name}:\n{}", all.len(), all.join("\n"));
+    }
+    Ok((threshold, unsure))
 }

@@ -133,12 +133,27 @@ pub struct MeaningMatch {
     pub contrast: f32,
 }
 
-/// The loaded model with the crisis exemplars embedded.
+/// A flow the message means, by meaning: the closest trigger example and how close.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentByMeaning {
+    pub flow: usize,
+    pub lang: Lang,
+    pub example: String,
+    pub similarity: f32,
+}
+
+/// The loaded model with the crisis exemplars (and, once a flow set is indexed, its trigger examples)
+/// embedded.
 pub struct Semantic {
     embedder: Box<dyn Embedder>,
     settings: CrisisSettings,
     crisis: Vec<(Exemplar, Vec<f32>)>,
     contrast: Vec<Vec<f32>>,
+    model_dir: PathBuf,
+    /// Default (threshold, unsure) for intents by meaning.
+    pub intent_bands: (f32, f32),
+    /// Per trigger example: flow index, language, text, vector.
+    intents: Vec<(usize, Lang, String, Vec<f32>)>,
 }
 
 impl Semantic {
@@ -164,7 +179,54 @@ impl Semantic {
             contrast: contrast_vecs.to_vec(),
             embedder,
             settings,
+            model_dir: model_dir.to_path_buf(),
+            intent_bands: exemplars::load_intent_settings(&models.join("semantic/intents.yaml"))?,
+            intents: Vec::new(),
         })
+    }
+
+    /// Embeds the trigger examples of `flows` in the languages the model covers (cached like the
+    /// exemplars), so `intent` can compare messages with them.
+    pub fn index_intents(&mut self, flows: &crate::flow::FlowSet) -> anyhow::Result<()> {
+        let mut examples = Vec::new();
+        for (fi, flow) in flows.flows.iter().enumerate() {
+            for (lang, t) in &flow.triggers {
+                if self.covers(*lang) {
+                    examples.extend(t.examples.iter().map(|e| (fi, *lang, e.clone())));
+                }
+            }
+        }
+        let key = {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            for (fi, lang, e) in &examples {
+                h.update(format!("{}|{}|{e}\n", flows.flows[*fi].id, lang.code()).as_bytes());
+            }
+            crate::audit::to_hex(&h.finalize())
+        };
+        let texts: Vec<&str> = examples.iter().map(|(_, _, e)| e.as_str()).collect();
+        let vectors = exemplars::embed_cached(self.embedder.as_ref(), &texts, &self.model_dir.join("careline-cache"), &key)?;
+        self.intents = examples
+            .into_iter()
+            .zip(vectors)
+            .map(|((fi, lang, e), v)| (fi, lang, e, v))
+            .collect();
+        Ok(())
+    }
+
+    /// The flow whose trigger example `v` is closest to, among flows `allowed`.
+    pub fn intent(&self, v: &[f32], allowed: impl Fn(usize) -> bool) -> Option<IntentByMeaning> {
+        self.intents
+            .iter()
+            .filter(|(fi, ..)| allowed(*fi))
+            .map(|(fi, lang, e, ev)| (fi, lang, e, cosine(v, ev)))
+            .max_by(|a, b| a.3.total_cmp(&b.3))
+            .map(|(fi, lang, e, similarity)| IntentByMeaning {
+                flow: *fi,
+                lang: *lang,
+                example: e.clone(),
+                similarity,
+            })
     }
 
     pub fn embedder(&self) -> &dyn Embedder {
@@ -179,14 +241,18 @@ impl Semantic {
     /// A crisis by meaning, or `None`. Raised when the message is at least `threshold` similar to a
     /// crisis exemplar and closer to it, by `margin`, than to every harmless look-alike.
     pub fn crisis(&self, text: &str) -> anyhow::Result<Option<MeaningMatch>> {
-        let v = self.embedder.embed(text)?;
+        Ok(self.crisis_of(&self.embedder.embed(text)?))
+    }
+
+    /// `crisis` for a message already embedded.
+    pub fn crisis_of(&self, v: &[f32]) -> Option<MeaningMatch> {
         let best = self
             .crisis
             .iter()
-            .map(|(e, ev)| (e, cosine(&v, ev)))
+            .map(|(e, ev)| (e, cosine(v, ev)))
             .max_by(|a, b| a.1.total_cmp(&b.1));
-        let contrast = self.contrast.iter().map(|c| cosine(&v, c)).fold(f32::MIN, f32::max);
-        Ok(best.and_then(|(e, similarity)| {
+        let contrast = self.contrast.iter().map(|c| cosine(v, c)).fold(f32::MIN, f32::max);
+        best.and_then(|(e, similarity)| {
             (similarity >= self.settings.threshold && similarity >= contrast + self.settings.margin).then(|| MeaningMatch {
                 kind: e.kind,
                 exemplar: e.text.clone(),
@@ -194,6 +260,6 @@ impl Semantic {
                 similarity,
                 contrast,
             })
-        }))
+        })
     }
 }

@@ -58,6 +58,9 @@ pub struct Assessment {
     pub language: Option<Detection>,
     /// The most urgent risk found, if any.
     pub risk: Option<Risk>,
+    /// The message's sentence vector, when the semantic layer embedded it: the engine matches intents
+    /// by meaning with it, so each message is embedded once.
+    pub embedding: Option<Vec<f32>>,
 }
 
 /// The loaded triage models.
@@ -93,26 +96,35 @@ impl Triage {
         self.semantic.as_ref()
     }
 
+    pub fn semantic_mut(&mut self) -> Option<&mut crate::semantic::Semantic> {
+        self.semantic.as_mut()
+    }
+
     /// Assesses `text`, given also as `normalized` (through `text::normalize`, which callers that
     /// match other things against the same message compute once).
     pub fn assess(&self, text: &str, normalized: &str) -> Assessment {
         let language = self.detector.detect(text, normalized);
         let risk = self.lexicon.risk(text, language.map(|d| d.lang));
-        let risk = match (&risk, &self.semantic, language) {
-            (Some(r), _, _) if r.level == RiskLevel::Crisis => risk,
+        let embedding = match (&risk, &self.semantic, language) {
+            (Some(r), _, _) if r.level == RiskLevel::Crisis => None,
             (_, Some(semantic), Some(d)) if semantic.covers(d.lang) && text.split_whitespace().count() >= MIN_WORDS_FOR_MEANING => {
-                by_meaning(semantic, text, risk)
+                // An embedding failure leaves the lexicons' verdict as it was: the second signal can
+                // only add.
+                semantic.embedder().embed(text).ok()
             }
+            _ => None,
+        };
+        let risk = match (&self.semantic, &embedding) {
+            (Some(semantic), Some(v)) => by_meaning(semantic, v, risk),
             _ => risk,
         };
-        Assessment { language, risk }
+        Assessment { language, risk, embedding }
     }
 }
 
-/// Raises `risk` to a crisis when the message means one; keeps the lexicons' evidence beside it. An
-/// embedding failure leaves the lexicons' verdict as it was: the second signal can only add.
-fn by_meaning(semantic: &crate::semantic::Semantic, text: &str, risk: Option<Risk>) -> Option<Risk> {
-    let Ok(Some(m)) = semantic.crisis(text) else { return risk };
+/// Raises `risk` to a crisis when the message means one; keeps the lexicons' evidence beside it.
+fn by_meaning(semantic: &crate::semantic::Semantic, v: &[f32], risk: Option<Risk>) -> Option<Risk> {
+    let Some(m) = semantic.crisis_of(v) else { return risk };
     let mut evidence = vec![Evidence {
         phrase: m.exemplar,
         lang: m.lang,
