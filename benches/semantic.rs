@@ -7,6 +7,9 @@
 use careline::semantic::{DEFAULT_MODEL_DIR, Semantic};
 use careline::text::normalize;
 use careline::triage::Triage;
+mod common;
+
+use common::rss_kb;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -38,17 +41,6 @@ const MESSAGES: [&str; 24] = [
     "I've been giving away my things because I won't need them soon",
     "can you tell me the hours for the lab on saturday",
 ];
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
 
 fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
     times.sort_unstable();

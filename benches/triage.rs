@@ -7,6 +7,9 @@
 use careline::text::normalize;
 use careline::triage::Triage;
 use criterion::Criterion;
+mod common;
+
+use common::rss_kb;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
@@ -58,18 +61,6 @@ const MESSAGES: [&str; 44] = [
     "quantos comprimidos posso tomar",
     "eu quero me matar",
 ];
-
-/// Resident memory of this process in kB (Linux), or 0 where `/proc` is absent.
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
 
 fn main() {
     let before = rss_kb();
