@@ -62,7 +62,15 @@ export function lineChart(title, labels, series, format = plain) {
     drawing.append(svg("line", { class: "grid", x1: left, x2: width - right, y1: y(v), y2: y(v) }), svg("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end" }, format(v)));
   }
   const step = Math.max(1, Math.ceil(labels.length / 5));
-  labels.forEach((l, i) => { if (i % step === 0) drawing.append(svg("text", { x: x(i), y: height - 6, "text-anchor": "middle" }, l)); });
+  // Every `step`-th day and always the last (today); a label too close before it gives way.
+  const shown = labels.map((_, i) => i % step === 0);
+  const last = labels.length - 1;
+  if (last > 0 && !shown[last]) {
+    if (last % step < step / 2) shown[last - (last % step)] = false;
+    shown[last] = true;
+  }
+  const anchor = (i) => (i === 0 ? "start" : i === last ? "end" : "middle");
+  labels.forEach((l, i) => { if (shown[i]) drawing.append(svg("text", { x: x(i), y: height - 6, "text-anchor": anchor(i) }, l)); });
   series.forEach((s, n) => {
     const color = COLORS[n % COLORS.length];
     let d = "";

@@ -106,8 +106,8 @@ function transcriptsCard(list) {
 // Three areas, refreshed separately: the figures every minute; the flows and the transcripts (whose
 // every read is audited as an export) when the page opens or on request.
 const figures = el("div", { class: "dashboard" });
-const flowsArea = el("div");
-const transcriptsArea = el("div");
+const flowsArea = el("div", { class: "dashboard-area" });
+const transcriptsArea = el("div", { class: "dashboard-area" });
 grid.replaceChildren(figures, flowsArea, transcriptsArea);
 
 async function loadFigures() {

@@ -337,6 +337,7 @@ try {
   assert(/Files on disk validate/.test(flows) && /Conversation tests: [1-9]\d* passed, 0 failed/.test(flows), `flows card: ${flows.slice(0, 300)}`);
   const review = await analyst.locator(".transcript-review").innerText();
   assert(review.includes("handed off: crisis") && !review.includes("Maria") && !review.includes("ABC123456"), "de-identified transcripts include the crisis chat and no name or member id");
+  await analyst.evaluate(() => window.scrollTo(0, 0));
   await shot(analyst, "dashboard");
   await analyst.screenshot({ path: `${SHOTS}/dashboard-full.png`, fullPage: true });
   await accessible(analyst, "dashboard");
