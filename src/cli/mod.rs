@@ -51,6 +51,9 @@ pub struct EmbedderArgs {
     /// Run on the lexicons alone, even if a model is there.
     #[arg(long)]
     pub no_embedder: bool,
+    /// Which library runs the model: candle, or rust-bert in a build with that feature.
+    #[arg(long, default_value = "candle", env = "CARELINE_EMBEDDER_BACKEND")]
+    pub embedder_backend: String,
 }
 
 /// The triage models, with the semantic layer when a model is there. Says on stderr which it is: a
@@ -68,7 +71,8 @@ pub fn load_triage(models: &std::path::Path, embedder: &EmbedderArgs) -> anyhow:
         );
         return Ok(triage);
     }
-    let semantic = crate::semantic::Semantic::load(&embedder.embedder, models)
+    let backend = crate::semantic::Backend::parse(&embedder.embedder_backend)?;
+    let semantic = crate::semantic::Semantic::load_with(&embedder.embedder, models, backend)
         .with_context(|| format!("loading the sentence model in {}", embedder.embedder.display()))?;
     let langs: Vec<&str> = crate::lang::Lang::ALL
         .iter()
@@ -76,8 +80,9 @@ pub fn load_triage(models: &std::path::Path, embedder: &EmbedderArgs) -> anyhow:
         .map(|l| l.code())
         .collect();
     eprintln!(
-        "careline: semantic layer on: {} (crisis by meaning in {})",
+        "careline: semantic layer on: {} with {} (crisis by meaning in {})",
         embedder.embedder.display(),
+        embedder.embedder_backend,
         langs.join(", ")
     );
     Ok(triage.with_semantic(semantic))

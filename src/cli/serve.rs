@@ -166,6 +166,7 @@ pub async fn serve(config: ServeConfig, clock: Clock, tls: Option<rustls::Server
         embedder: super::EmbedderArgs {
             no_embedder: config.embedder.is_none(),
             embedder: config.embedder.clone().unwrap_or_default(),
+            embedder_backend: std::env::var("CARELINE_EMBEDDER_BACKEND").unwrap_or_else(|_| "candle".into()),
         },
     })?;
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -12,6 +12,8 @@
 
 pub mod candle;
 mod exemplars;
+#[cfg(feature = "rust-bert")]
+pub mod rustbert;
 
 use crate::lang::Lang;
 use crate::triage::CrisisKind;
@@ -30,6 +32,36 @@ pub trait Embedder: Send + Sync {
     /// Identifies the model (a hash of its files): cached vectors from another model are never used.
     fn id(&self) -> &str;
     fn dim(&self) -> usize;
+}
+
+/// Which library runs the model: candle always; rust-bert (libtorch) when built with that feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Candle,
+    #[cfg(feature = "rust-bert")]
+    RustBert,
+}
+
+impl Backend {
+    /// `candle`, or `rust-bert` in a build with that feature.
+    pub fn parse(name: &str) -> anyhow::Result<Backend> {
+        match name {
+            "candle" => Ok(Backend::Candle),
+            #[cfg(feature = "rust-bert")]
+            "rust-bert" => Ok(Backend::RustBert),
+            #[cfg(not(feature = "rust-bert"))]
+            "rust-bert" => anyhow::bail!("this build has no rust-bert backend: build with `--features rust-bert` (docs/models.md)"),
+            other => anyhow::bail!("`{other}` is not an embedder backend: use candle or rust-bert"),
+        }
+    }
+
+    pub fn load(self, files: &ModelFiles) -> anyhow::Result<Box<dyn Embedder>> {
+        Ok(match self {
+            Backend::Candle => Box::new(candle::CandleEmbedder::load(files)?),
+            #[cfg(feature = "rust-bert")]
+            Backend::RustBert => Box::new(rustbert::RustBertEmbedder::load(files)?),
+        })
+    }
 }
 
 /// How a sentence-transformers model turns token vectors into one sentence vector.
@@ -160,9 +192,12 @@ impl Semantic {
     /// Loads the model in `model_dir` with the default backend and embeds the exemplars under
     /// `models/semantic/` (from the disk cache when the model and the file are unchanged).
     pub fn load(model_dir: &Path, models: &Path) -> anyhow::Result<Semantic> {
+        Semantic::load_with(model_dir, models, Backend::Candle)
+    }
+
+    pub fn load_with(model_dir: &Path, models: &Path, backend: Backend) -> anyhow::Result<Semantic> {
         let files = ModelFiles::open(model_dir)?;
-        let embedder = candle::CandleEmbedder::load(&files)?;
-        Semantic::with_embedder(Box::new(embedder), &files.dir, models)
+        Semantic::with_embedder(backend.load(&files)?, &files.dir, models)
     }
 
     pub fn with_embedder(embedder: Box<dyn Embedder>, model_dir: &Path, models: &Path) -> anyhow::Result<Semantic> {
