@@ -760,3 +760,34 @@ async fn a_message_sent_again_under_its_client_id_is_stored_and_answered_once() 
         .await;
     assert_eq!(code, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_site_can_read_the_per_address_limit_and_when_to_retry() {
+    let s = server_with(AGENTS, |c| {
+        c.widget_origins = vec!["https://www.plan.example".into()];
+        c.limits.per_ip_per_minute = 2;
+    })
+    .await;
+    let mut last = None;
+    for _ in 0..6 {
+        let r = s
+            .http
+            .post(format!("{}/api/v1/chats", s.base))
+            .header("origin", "https://www.plan.example")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        last = Some(r);
+    }
+    let r = last.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://www.plan.example");
+    assert!(
+        r.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("retry-after")
+    );
+    assert!(r.headers().contains_key("retry-after"));
+}

@@ -54,11 +54,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/chats/{id}/agent", post(patient::agent))
         .route("/chats/{id}/rating", post(patient::rating))
         .route("/chats/{id}/close", post(patient::close))
-        .route("/chats/{id}/ws", get(ws::patient))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(state.hub.config.widget_origins.clone()),
-            cors::widget_origins,
-        ));
+        .route("/chats/{id}/ws", get(ws::patient));
     let agent = Router::new()
         .route("/agent/me", get(agent::me))
         .route("/agent/status", post(agent::status))
@@ -95,6 +91,11 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .merge(pages::router())
         .fallback(|| async { error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such endpoint; see /api/v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(limiter, limits::limit_by_ip))
+        // Outside the limiter, so a widget on a plan's site can read a 429 and its Retry-After too.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.hub.config.widget_origins.clone()),
+            cors::widget_origins,
+        ))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(state)
 }
