@@ -101,16 +101,14 @@ fn seconds(a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>) -
     (b - a).num_milliseconds().max(0) as f64 / 1000.0
 }
 
-pub fn summarize(facts: &[ChatFacts]) -> Summary {
-    let mut s = Summary {
-        chats: facts.len(),
-        ..Summary::default()
-    };
+pub fn summarize<'a>(facts: impl IntoIterator<Item = &'a ChatFacts>) -> Summary {
+    let mut s = Summary::default();
     let mut first_response = Vec::new();
     let mut waits = Vec::new();
     let mut waits_by_queue: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut ratings = Vec::new();
     for f in facts {
+        s.chats += 1;
         *s.by_status.entry(f.status.clone()).or_default() += 1;
         if f.exchanges > 0 {
             s.engaged += 1;
@@ -194,15 +192,15 @@ pub struct Day {
 /// The `days` days up to and including `last`, oldest first. Days without chats are present and
 /// empty, so a chart's axis never skips a day.
 pub fn daily(facts: &[ChatFacts], last: chrono::NaiveDate, days: u32) -> Vec<Day> {
-    let mut by_day: BTreeMap<chrono::NaiveDate, Vec<ChatFacts>> = BTreeMap::new();
+    let mut by_day: BTreeMap<chrono::NaiveDate, Vec<&ChatFacts>> = BTreeMap::new();
     for f in facts {
-        by_day.entry(f.created_at.date_naive()).or_default().push(f.clone());
+        by_day.entry(f.created_at.date_naive()).or_default().push(f);
     }
     (0..i64::from(days))
         .rev()
         .map(|back| {
             let date = last - chrono::Duration::days(back);
-            let s = summarize(by_day.get(&date).map(Vec::as_slice).unwrap_or_default());
+            let s = summarize(by_day.get(&date).into_iter().flatten().copied());
             let measured = |d: &Distribution, v: f64| (d.count > 0).then_some(v);
             Day {
                 date,

@@ -59,6 +59,23 @@ const KEYS: &[&str] = &[
     "not_crisis",
 ];
 
+/// The file's text, its YAML tree, and an empty problem list named after it.
+fn read_yaml(path: &Path) -> anyhow::Result<(String, yaml::Node, Diagnostics)> {
+    let source = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let name = path.display().to_string();
+    let root = yaml::parse(&source).map_err(|e| anyhow::anyhow!("{name}:{}: not valid YAML: {}", e.line, e.message))?;
+    Ok((source, root, Diagnostics::new(name)))
+}
+
+/// Every problem at once, each with its file and line, or nothing.
+fn refuse_problems(diags: &Diagnostics) -> anyhow::Result<()> {
+    if diags.list.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<String> = diags.list.iter().map(|d| d.to_string()).collect();
+    anyhow::bail!("{} problem(s) in {}:\n{}", all.len(), diags.file, all.join("\n"))
+}
+
 /// One group of sentences, by language: `key: {en: [...], es: [...]}`.
 fn read_group(m: &mut MapReader, key: &str, kind: CrisisKind, out: &mut Vec<Exemplar>, diags: &mut Diagnostics) {
     let Some(node) = m.require(key, diags) else { return };
@@ -79,10 +96,7 @@ fn read_group(m: &mut MapReader, key: &str, kind: CrisisKind, out: &mut Vec<Exem
 
 /// Reads the file: (settings, crisis exemplars, harmless look-alikes).
 pub fn load(path: &Path) -> anyhow::Result<(CrisisSettings, Vec<Exemplar>, Vec<Exemplar>)> {
-    let source = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let name = path.display().to_string();
-    let root = yaml::parse(&source).map_err(|e| anyhow::anyhow!("{name}:{}: not valid YAML: {}", e.line, e.message))?;
-    let mut diags = Diagnostics::new(&name);
+    let (source, root, mut diags) = read_yaml(path)?;
     let mut m = MapReader::new(&root, "the crisis exemplars", &mut diags);
     let languages: Vec<Lang> = m
         .require("languages", &mut diags)
@@ -113,10 +127,7 @@ pub fn load(path: &Path) -> anyhow::Result<(CrisisSettings, Vec<Exemplar>, Vec<E
     // Harmless look-alikes carry no kind of their own; `SelfHarm` is never read for them.
     read_group(&mut m, "not_crisis", CrisisKind::SelfHarm, &mut contrast, &mut diags);
     m.finish(KEYS, &mut diags);
-    if !diags.list.is_empty() {
-        let all: Vec<String> = diags.list.iter().map(|d| d.to_string()).collect();
-        anyhow::bail!("{} problem(s) in {name}:\n{}", all.len(), all.join("\n"));
-    }
+    refuse_problems(&diags)?;
     let file_hash = {
         use sha2::{Digest, Sha256};
         crate::audit::to_hex(&Sha256::digest(source.as_bytes()))
@@ -167,10 +178,7 @@ pub fn embed_cached(embedder: &dyn Embedder, texts: &[&str], cache_dir: &Path, f
 
 /// `models/semantic/intents.yaml`: (threshold, unsure).
 pub fn load_intent_settings(path: &Path) -> anyhow::Result<(f32, f32)> {
-    let source = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let name = path.display().to_string();
-    let root = yaml::parse(&source).map_err(|e| anyhow::anyhow!("{name}:{}: not valid YAML: {}", e.line, e.message))?;
-    let mut diags = Diagnostics::new(&name);
+    let (_, root, mut diags) = read_yaml(path)?;
     let mut m = MapReader::new(&root, "the intent settings", &mut diags);
     let threshold = fraction(&mut m, "threshold", &mut diags).unwrap_or(1.0);
     let unsure = fraction(&mut m, "unsure", &mut diags).unwrap_or(1.0);
@@ -178,9 +186,6 @@ pub fn load_intent_settings(path: &Path) -> anyhow::Result<(f32, f32)> {
     if unsure > threshold {
         diags.push(1, "`unsure` is above `threshold`", "make `unsure` the lower of the two");
     }
-    if !diags.list.is_empty() {
-        let all: Vec<String> = diags.list.iter().map(|d| d.to_string()).collect();
-        anyhow::bail!("{} problem(s) in {name}:\n{}", all.len(), all.join("\n"));
-    }
+    refuse_problems(&diags)?;
     Ok((threshold, unsure))
 }
