@@ -119,6 +119,14 @@ struct Miss<'a> {
     evidence: Vec<String>,
 }
 
+/// `lang:phrase`, and why it counted when a rule says (`en:suicidal (third party: she)`).
+fn evidence_note(e: &crate::triage::Evidence) -> String {
+    match &e.context {
+        Some(context) => format!("{}:{} ({context})", e.lang, e.phrase),
+        None => format!("{}:{}", e.lang, e.phrase),
+    }
+}
+
 #[derive(Serialize)]
 struct TriageReport<'a> {
     n: usize,
@@ -157,7 +165,7 @@ fn triage(args: TriageArgs) -> anyhow::Result<ExitCode> {
                             RiskLevel::Distress => Label::Distress,
                             RiskLevel::Clinical => Label::Clinical,
                         };
-                        (label, r.evidence.iter().map(|e| format!("{}:{}", e.lang, e.phrase)).collect())
+                        (label, r.evidence.iter().map(evidence_note).collect())
                     }
                 }
             })

@@ -88,6 +88,11 @@ impl Detector {
         })
     }
 
+    /// Every word of the word lists: words patients use, spelt as they are.
+    pub fn vocabulary(&self) -> impl Iterator<Item = &str> {
+        self.words.keys().map(String::as_str)
+    }
+
     /// lingua restricted to our languages, high-accuracy mode, models preloaded: the statistical
     /// part of this detector, and on its own the baseline `careline eval langid` compares against.
     pub fn lingua_alone() -> LanguageDetector {

@@ -12,6 +12,7 @@
 
 use crate::lang::Lang;
 use crate::text::{is_cjk, is_unspaced, normalize};
+use crate::triage::spelling::Speller;
 use crate::triage::{CrisisKind, Evidence, Risk, RiskLevel};
 use aho_corasick::{AhoCorasick, MatchKind};
 use anyhow::Context;
@@ -68,6 +69,7 @@ pub struct Lexicon {
     patterns: Vec<(Regex, Rule<Raises>)>,
     markers: AhoCorasick,
     marker_rules: Vec<Rule<Marker>>,
+    speller: Speller,
 }
 
 /// Phrases of both kinds on their way into an automaton.
@@ -78,6 +80,8 @@ struct Builder {
     patterns: Vec<(Regex, Rule<Raises>)>,
     markers: Vec<String>,
     marker_rules: Vec<Rule<Marker>>,
+    /// Real words that look like a typo of a crisis word (`not_misspellings`).
+    not_misspellings: Vec<String>,
 }
 
 /// A phrase as the automaton matches it: padded for whole words, bare for unspaced scripts.
@@ -123,6 +127,11 @@ impl Lexicon {
         b.build()
     }
 
+    /// Words never to read as a typo of a crisis word: the language-identification word lists.
+    pub fn know_words(&mut self, words: impl IntoIterator<Item = String>) {
+        self.speller.know(words);
+    }
+
     /// The most urgent level the message raises, with every phrase of that level as evidence.
     /// `message_lang` (the detected language, when known) adds its markers to every match: "hindi po
     /// ako suicidal" is a Tagalog denial of an English word.
@@ -130,7 +139,7 @@ impl Lexicon {
         let mut best: Option<Risk> = None;
         for clause in clauses(text) {
             let norm = normalize(clause);
-            for (level, evidence) in self.clause_verdicts(&norm, message_lang) {
+            for (level, evidence) in self.read_clause(&norm, message_lang) {
                 match &mut best {
                     Some(r) if r.level == level => {
                         if !r.evidence.contains(&evidence) {
@@ -148,6 +157,35 @@ impl Lexicon {
             }
         }
         best
+    }
+
+    /// The clause's verdicts; read again with typos of crisis words corrected (`spelling`), and
+    /// that reading taken when, and only when, it finds a crisis the words as typed did not.
+    fn read_clause(&self, norm: &str, message_lang: Option<Lang>) -> Vec<(RiskLevel, Evidence)> {
+        let as_typed = self.clause_verdicts(norm, message_lang);
+        let Some((fixed, fixes)) = self.speller.correct(norm) else {
+            return as_typed;
+        };
+        let crises = |v: &[(RiskLevel, Evidence)]| v.iter().filter(|(l, _)| *l == RiskLevel::Crisis).count();
+        let read = self.clause_verdicts(&fixed, message_lang);
+        if crises(&read) <= crises(&as_typed) {
+            return as_typed;
+        }
+        // The agent sees which words were read as what.
+        let note = fixes
+            .iter()
+            .map(|f| format!("read \"{}\" as \"{}\"", f.typed, f.read_as))
+            .collect::<Vec<_>>()
+            .join(", ");
+        read.into_iter()
+            .map(|(level, mut evidence)| {
+                let new = !as_typed.iter().any(|(l, e)| *l == level && *e == evidence);
+                if level == RiskLevel::Crisis && new && evidence.context.is_none() {
+                    evidence.context = Some(note.clone());
+                }
+                (level, evidence)
+            })
+            .collect()
     }
 
     /// Every verdict one normalised clause raises once markers are weighed.
@@ -361,7 +399,23 @@ impl Builder {
                 .build(patterns)
                 .context("building a lexicon automaton")
         };
+        let crisis_phrases = self
+            .phrases
+            .iter()
+            .zip(&self.phrase_rules)
+            .filter(|(_, rule)| matches!(rule.what, Raises::Crisis(_)))
+            .map(|(p, _)| p.as_str());
+        let known = self
+            .phrases
+            .iter()
+            .chain(&self.markers)
+            .chain(&self.not_misspellings)
+            .flat_map(|p| p.split_whitespace())
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        let speller = Speller::new(crisis_phrases, known);
         Ok(Lexicon {
+            speller,
             year: Regex::new(r"(?:^|[^0-9])(?:19|20)[0-9]{2}(?:[^0-9]|$)").expect("a fixed, valid expression"),
             phrases: automaton(&self.phrases)?,
             phrase_rules: self.phrase_rules,
@@ -435,7 +489,11 @@ impl Builder {
                 }
             }
         }
-        let known: Vec<&str> = ["crisis", "distress", "clinical", "patterns"]
+        if let Some(list) = map.get("not_misspellings") {
+            let words = list.strings("not_misspellings", &mut diags);
+            self.not_misspellings.extend(words.iter().map(|w| normalize(w)));
+        }
+        let known: Vec<&str> = ["crisis", "distress", "clinical", "patterns", "not_misspellings"]
             .into_iter()
             .chain(MARKERS.map(|m| m.0))
             .collect();
@@ -525,6 +583,17 @@ past: [years ago, last year]
         );
         let risk = lex.risk("scared of the side effects", None).unwrap();
         assert_eq!((risk.level, risk.evidence[0].phrase.as_str()), (RiskLevel::Distress, "scared"));
+    }
+
+    #[test]
+    fn a_typo_of_a_crisis_word_is_read_only_to_find_a_crisis() {
+        let lex = lexicon("crisis:\n  emergency: [not breathing, throat swelling]\nclinical: [swelling]\nnot_misspellings: [overdone]\n");
+        let risk = lex.risk("my wife is not breating", None).unwrap();
+        assert_eq!(risk.level, RiskLevel::Crisis);
+        assert_eq!(risk.evidence[0].context.as_deref(), Some("read \"breating\" as \"breathing\""));
+        // "selling" is one letter from "swelling", but reading it so finds no crisis: left as typed.
+        assert_eq!(level(&lex, "I am selling my car"), None);
+        assert_eq!(level(&lex, "the throat sweling is bad"), Some(RiskLevel::Crisis));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod input;
 pub mod language;
 pub mod lexicon;
+pub mod spelling;
 
 use crate::lang::Lang;
 use serde::{Deserialize, Serialize};
@@ -79,9 +80,13 @@ impl Triage {
     /// Loads the risk lexicons under `models/triage/` and the language models (`models/langid/`
     /// plus lingua's bundled n-gram models).
     pub fn load(models: &Path) -> anyhow::Result<Triage> {
+        let detector = language::Detector::load(&models.join("langid"))?;
+        let mut lexicon = lexicon::Lexicon::load(&models.join("triage"))?;
+        // Everyday words are spelt right: never read one as a typo of a crisis word.
+        lexicon.know_words(detector.vocabulary().map(str::to_string));
         Ok(Triage {
-            lexicon: lexicon::Lexicon::load(&models.join("triage"))?,
-            detector: language::Detector::load(&models.join("langid"))?,
+            lexicon,
+            detector,
             semantic: None,
         })
     }
