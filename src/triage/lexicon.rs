@@ -70,6 +70,27 @@ pub struct Lexicon {
     markers: AhoCorasick,
     marker_rules: Vec<Rule<Marker>>,
     speller: Speller,
+    parts: AhoCorasick,
+    part_rules: Vec<Part>,
+    combinations: Vec<Combination>,
+}
+
+/// A crisis told across a message rather than in one phrase ("thank you for everything" ... "I won't
+/// be around after tonight"): it counts when every group has a phrase somewhere in the message.
+/// Word lists enumerate phrases; a combination multiplies its groups, so it meets wordings nobody
+/// listed.
+struct Combination {
+    name: String,
+    kind: CrisisKind,
+    lang: Lang,
+    groups: usize,
+}
+
+/// One phrase of one group of a combination.
+struct Part {
+    combination: usize,
+    group: usize,
+    written: String,
 }
 
 /// Phrases of both kinds on their way into an automaton.
@@ -82,6 +103,9 @@ struct Builder {
     marker_rules: Vec<Rule<Marker>>,
     /// Real words that look like a typo of a crisis word (`not_misspellings`).
     not_misspellings: Vec<String>,
+    parts: Vec<String>,
+    part_rules: Vec<Part>,
+    combinations: Vec<Combination>,
 }
 
 /// A phrase as the automaton matches it: padded for whole words, bare for unspaced scripts.
@@ -140,23 +164,74 @@ impl Lexicon {
         for clause in clauses(text) {
             let norm = normalize(clause);
             for (level, evidence) in self.read_clause(&norm, message_lang) {
-                match &mut best {
-                    Some(r) if r.level == level => {
-                        if !r.evidence.contains(&evidence) {
-                            r.evidence.push(evidence)
-                        }
-                    }
-                    Some(r) if r.level < level => {}
-                    _ => {
-                        best = Some(Risk {
-                            level,
-                            evidence: vec![evidence],
-                        })
-                    }
+                keep_most_urgent(&mut best, level, evidence);
+            }
+        }
+        if !self.combinations.is_empty() {
+            let whole = normalize(text);
+            let fixed = self.speller.correct(&whole).map(|(t, _)| t);
+            for norm in std::iter::once(&whole).chain(&fixed) {
+                for (level, evidence) in self.combination_verdicts(norm, message_lang) {
+                    keep_most_urgent(&mut best, level, evidence);
                 }
             }
         }
         best
+    }
+
+    /// Combinations found in the whole normalised message, weighed by the same rules as a phrase
+    /// with the markers of the whole message.
+    fn combination_verdicts(&self, norm: &str, message_lang: Option<Lang>) -> Vec<(RiskLevel, Evidence)> {
+        let mut found: Vec<Vec<Option<(usize, usize, &str)>>> = self.combinations.iter().map(|c| vec![None; c.groups]).collect();
+        let mut any = false;
+        for m in self.parts.find_overlapping_iter(norm) {
+            let part = &self.part_rules[m.pattern().as_usize()];
+            let slot = &mut found[part.combination][part.group];
+            if slot.is_none() {
+                let (start, end) = trim_span(norm, m.start(), m.end());
+                *slot = Some((start, end, part.written.as_str()));
+                any = true;
+            }
+        }
+        if !any {
+            return Vec::new();
+        }
+        let (markers, year) = self.markers_in(norm);
+        let mut out = Vec::new();
+        for (combination, groups) in self.combinations.iter().zip(&found) {
+            let Some(parts) = groups.iter().copied().collect::<Option<Vec<_>>>() else {
+                continue;
+            };
+            // A phrase inside an idiom ("dying to know") is no part of anything.
+            let in_idiom = |s: usize, e: usize| markers.iter().any(|m| m.what == Marker::Idiom && m.start <= s && e <= m.end);
+            if parts.iter().any(|(s, e, _)| in_idiom(*s, *e)) {
+                continue;
+            }
+            let written = format!(
+                "{}: {}",
+                combination.name,
+                parts.iter().map(|p| p.2).collect::<Vec<_>>().join(" + ")
+            );
+            let hit = Found {
+                start: parts.iter().map(|p| p.0).min().unwrap_or(0),
+                end: parts.iter().map(|p| p.1).max().unwrap_or(0),
+                what: Raises::Crisis(combination.kind),
+                lang: combination.lang,
+                written: &written,
+            };
+            let context = Surroundings {
+                norm,
+                markers: markers
+                    .iter()
+                    .filter(|m| m.lang == combination.lang || Some(m.lang) == message_lang)
+                    .chain(&year)
+                    .collect(),
+            };
+            if let Some(verdict) = context.weigh(&hit) {
+                out.push(verdict);
+            }
+        }
+        out
     }
 
     /// The clause's verdicts; read again with typos of crisis words corrected (`spelling`), and
@@ -188,17 +263,14 @@ impl Lexicon {
             .collect()
     }
 
-    /// Every verdict one normalised clause raises once markers are weighed.
-    fn clause_verdicts(&self, norm: &str, message_lang: Option<Lang>) -> Vec<(RiskLevel, Evidence)> {
-        let markers: Vec<Found<Marker>> = self
+    /// The markers in a normalised text, and a year ("in 2019", "2019년"), which dates what the text
+    /// tells: a past marker in every language.
+    fn markers_in<'a>(&'a self, norm: &'a str) -> (Vec<Found<'a, Marker>>, Option<Found<'a, Marker>>) {
+        let markers = self
             .markers
             .find_overlapping_iter(norm)
-            .map(|m| {
-                let rule = &self.marker_rules[m.pattern().as_usize()];
-                Found::new(norm, m.start(), m.end(), rule)
-            })
+            .map(|m| Found::new(norm, m.start(), m.end(), &self.marker_rules[m.pattern().as_usize()]))
             .collect();
-        // A year ("in 2019", "2019년") dates what the clause tells: a past marker in every language.
         let year = self.year.find(norm).map(|m| {
             let (start, end) = trim_span(norm, m.start(), m.end());
             Found {
@@ -209,6 +281,12 @@ impl Lexicon {
                 written: &norm[start..end],
             }
         });
+        (markers, year)
+    }
+
+    /// Every verdict one normalised clause raises once markers are weighed.
+    fn clause_verdicts(&self, norm: &str, message_lang: Option<Lang>) -> Vec<(RiskLevel, Evidence)> {
+        let (markers, year) = self.markers_in(norm);
         let mut hits: Vec<Found<Raises>> = self
             .phrases
             .find_overlapping_iter(norm)
@@ -259,6 +337,24 @@ impl Lexicon {
             }
         }
         out
+    }
+}
+
+/// Folds one verdict into the message's: the most urgent level wins, with every evidence of it.
+fn keep_most_urgent(best: &mut Option<Risk>, level: RiskLevel, evidence: Evidence) {
+    match best {
+        Some(r) if r.level == level => {
+            if !r.evidence.contains(&evidence) {
+                r.evidence.push(evidence)
+            }
+        }
+        Some(r) if r.level < level => {}
+        _ => {
+            *best = Some(Risk {
+                level,
+                evidence: vec![evidence],
+            })
+        }
     }
 }
 
@@ -409,6 +505,7 @@ impl Builder {
             .phrases
             .iter()
             .chain(&self.markers)
+            .chain(&self.parts)
             .chain(&self.not_misspellings)
             .flat_map(|p| p.split_whitespace())
             .map(str::to_string)
@@ -416,6 +513,9 @@ impl Builder {
         let speller = Speller::new(crisis_phrases, known);
         Ok(Lexicon {
             speller,
+            parts: automaton(&self.parts)?,
+            part_rules: self.part_rules,
+            combinations: self.combinations,
             year: Regex::new(r"(?:^|[^0-9])(?:19|20)[0-9]{2}(?:[^0-9]|$)").expect("a fixed, valid expression"),
             phrases: automaton(&self.phrases)?,
             phrase_rules: self.phrase_rules,
@@ -489,11 +589,16 @@ impl Builder {
                 }
             }
         }
+        if let Some(list) = map.get("combinations") {
+            for node in list.list("combinations", &mut diags) {
+                self.read_combination(lang, &node, &mut diags);
+            }
+        }
         if let Some(list) = map.get("not_misspellings") {
             let words = list.strings("not_misspellings", &mut diags);
             self.not_misspellings.extend(words.iter().map(|w| normalize(w)));
         }
-        let known: Vec<&str> = ["crisis", "distress", "clinical", "patterns", "not_misspellings"]
+        let known: Vec<&str> = ["crisis", "distress", "clinical", "patterns", "combinations", "not_misspellings"]
             .into_iter()
             .chain(MARKERS.map(|m| m.0))
             .collect();
@@ -502,6 +607,61 @@ impl Builder {
             anyhow::bail!("{d}");
         }
         Ok(())
+    }
+
+    /// `{name, kind, all: [[phrases of group 1], [group 2], ...]}`.
+    fn read_combination(&mut self, lang: Lang, node: &crate::yaml::Node, diags: &mut crate::diagnostic::Diagnostics) {
+        let mut map = crate::yaml::MapReader::new(node, "a combination", diags);
+        let name = map.require_string("name", diags);
+        let kind = map.require_string("kind", diags).and_then(|k| {
+            let kind = CRISIS_KINDS.iter().find(|(n, _)| *n == k).map(|(_, kind)| *kind);
+            if kind.is_none() {
+                diags.push(
+                    node.line,
+                    format!("combination kind `{k}` is not a crisis kind"),
+                    "write `kind: self_harm`, `kind: emergency` or `kind: violence`",
+                );
+            }
+            kind
+        });
+        let groups: Vec<Vec<String>> = map
+            .require("all", diags)
+            .map(|all| {
+                all.list("`all`", diags)
+                    .iter()
+                    .map(|group| group.strings("a group of `all`", diags))
+                    .collect()
+            })
+            .unwrap_or_default();
+        map.finish(&["name", "kind", "all"], diags);
+        if groups.len() < 2 || groups.iter().any(Vec::is_empty) {
+            diags.push(
+                node.line,
+                "a combination needs two or more groups under `all`, none of them empty",
+                "list each group as `- [phrase, phrase]`; a single list of phrases belongs under `crisis:` instead",
+            );
+            return;
+        }
+        let (Some(name), Some(kind)) = (name, kind) else { return };
+        let combination = self.combinations.len();
+        for (group, phrases) in groups.iter().enumerate() {
+            for written in phrases {
+                if let Some(p) = pattern_of(written) {
+                    self.parts.push(p);
+                    self.part_rules.push(Part {
+                        combination,
+                        group,
+                        written: written.clone(),
+                    });
+                }
+            }
+        }
+        self.combinations.push(Combination {
+            name,
+            kind,
+            lang,
+            groups: groups.len(),
+        });
     }
 
     fn add_phrases(&mut self, lang: Lang, raises: Raises, phrases: &[String]) {
@@ -594,6 +754,55 @@ past: [years ago, last year]
         // "selling" is one letter from "swelling", but reading it so finds no crisis: left as typed.
         assert_eq!(level(&lex, "I am selling my car"), None);
         assert_eq!(level(&lex, "the throat sweling is bad"), Some(RiskLevel::Crisis));
+    }
+
+    const FAREWELL: &str = "
+crisis:
+  self_harm: [kill myself]
+combinations:
+  - name: farewell and an ending
+    kind: self_harm
+    all:
+      - [thank you for everything, goodbye]
+      - [wont be around, after tonight]
+third_party: [my friend]
+first_person: [i]
+media: [movie]
+idioms: [goodbye to my old phone]
+";
+
+    #[test]
+    fn a_combination_counts_when_every_group_is_there_in_any_clause() {
+        let lex = lexicon(FAREWELL);
+        let risk = lex
+            .risk("just wanted to say thank you for everything. I won't be around", None)
+            .unwrap();
+        assert_eq!(risk.level, RiskLevel::Crisis);
+        assert_eq!(
+            risk.evidence[0].phrase,
+            "farewell and an ending: thank you for everything + wont be around"
+        );
+        assert_eq!(risk.evidence[0].kind, Some(CrisisKind::SelfHarm));
+        // One group alone is a thank-you.
+        assert_eq!(level(&lex, "thank you for everything, see you next week"), None);
+        // The same markers weigh it as they weigh a phrase.
+        assert_eq!(
+            level(&lex, "my friend texted goodbye, she wont be around"),
+            Some(RiskLevel::Distress)
+        );
+        assert_eq!(level(&lex, "in the movie he says goodbye, after tonight hes gone"), None);
+        assert_eq!(level(&lex, "goodbye to my old phone after tonight"), None);
+    }
+
+    #[test]
+    fn a_bad_combination_names_its_line_and_the_fix() {
+        let mut b = Builder::default();
+        let yaml = "combinations:\n  - name: x\n    kind: selfharm\n    all:\n      - [a]\n      - [b]\n";
+        let err = b.read_file(Lang::En, "en.yaml", yaml).unwrap_err().to_string();
+        assert!(err.contains("en.yaml:2") && err.contains("self_harm"), "{err}");
+        let yaml = "combinations:\n  - name: x\n    kind: emergency\n    all: [[a]]\n";
+        let err = b.read_file(Lang::En, "en.yaml", yaml).unwrap_err().to_string();
+        assert!(err.contains("two or more groups"), "{err}");
     }
 
     #[test]
