@@ -168,8 +168,10 @@ impl Lexicon {
             }
         }
         if !self.combinations.is_empty() {
-            let whole = normalize(text);
-            let fixed = self.speller.correct(&whole).map(|(t, _)| t);
+            // Clauses joined by line breaks: a part cannot span two, and markers are read in the
+            // clauses the parts are in.
+            let whole: String = clauses(text).map(normalize).collect::<Vec<_>>().join("\n");
+            let fixed = self.speller.correct_lines(&whole);
             for norm in std::iter::once(&whole).chain(&fixed) {
                 for (level, evidence) in self.combination_verdicts(norm, message_lang) {
                     keep_most_urgent(&mut best, level, evidence);
@@ -179,34 +181,42 @@ impl Lexicon {
         best
     }
 
-    /// Combinations found in the whole normalised message, weighed by the same rules as a phrase
-    /// with the markers of the whole message.
+    /// Combinations found in the message (its normalised clauses joined by line breaks). Each group
+    /// takes its first phrase that is neither inside an idiom nor denied just before ("di
+    /// nagsusuka"); a complete combination is weighed like a phrase with the markers of the clauses
+    /// its parts are in, except that a third party softens it only when no first-person word is
+    /// there: "mom, thank you for everything, I won't be around" is the writer's farewell.
     fn combination_verdicts(&self, norm: &str, message_lang: Option<Lang>) -> Vec<(RiskLevel, Evidence)> {
-        let mut found: Vec<Vec<Option<(usize, usize, &str)>>> = self.combinations.iter().map(|c| vec![None; c.groups]).collect();
-        let mut any = false;
-        for m in self.parts.find_overlapping_iter(norm) {
-            let part = &self.part_rules[m.pattern().as_usize()];
-            let slot = &mut found[part.combination][part.group];
-            if slot.is_none() {
+        let matches: Vec<(usize, usize, &Part)> = self
+            .parts
+            .find_overlapping_iter(norm)
+            .map(|m| {
                 let (start, end) = trim_span(norm, m.start(), m.end());
-                *slot = Some((start, end, part.written.as_str()));
-                any = true;
-            }
-        }
-        if !any {
+                (start, end, &self.part_rules[m.pattern().as_usize()])
+            })
+            .collect();
+        if matches.is_empty() {
             return Vec::new();
         }
         let (markers, year) = self.markers_in(norm);
+        let clause_of = |at: usize| norm[..at].matches('\n').count();
         let mut out = Vec::new();
-        for (combination, groups) in self.combinations.iter().zip(&found) {
-            let Some(parts) = groups.iter().copied().collect::<Option<Vec<_>>>() else {
-                continue;
+        for (index, combination) in self.combinations.iter().enumerate() {
+            let own = |m: &&Found<'_, Marker>| m.lang == combination.lang || Some(m.lang) == message_lang;
+            let context = Surroundings {
+                norm,
+                markers: markers.iter().filter(own).collect(),
             };
-            // A phrase inside an idiom ("dying to know") is no part of anything.
-            let in_idiom = |s: usize, e: usize| markers.iter().any(|m| m.what == Marker::Idiom && m.start <= s && e <= m.end);
-            if parts.iter().any(|(s, e, _)| in_idiom(*s, *e)) {
-                continue;
-            }
+            let parts: Option<Vec<(usize, usize, &str)>> = (0..combination.groups)
+                .map(|group| {
+                    matches
+                        .iter()
+                        .filter(|(_, _, p)| p.combination == index && p.group == group)
+                        .find(|(s, e, _)| !context.in_idiom(*s, *e) && !context.denied_at(*s))
+                        .map(|(s, e, p)| (*s, *e, p.written.as_str()))
+                })
+                .collect();
+            let Some(parts) = parts else { continue };
             let written = format!(
                 "{}: {}",
                 combination.name,
@@ -219,12 +229,19 @@ impl Lexicon {
                 lang: combination.lang,
                 written: &written,
             };
+            let clauses: Vec<usize> = parts.iter().map(|p| clause_of(p.0)).collect();
+            let near: Vec<&Found<'_, Marker>> = markers
+                .iter()
+                .filter(own)
+                .chain(&year)
+                .filter(|m| clauses.contains(&clause_of(m.start)))
+                .collect();
+            let writer_there = near.iter().any(|m| m.what == Marker::FirstPerson);
             let context = Surroundings {
                 norm,
-                markers: markers
-                    .iter()
-                    .filter(|m| m.lang == combination.lang || Some(m.lang) == message_lang)
-                    .chain(&year)
+                markers: near
+                    .into_iter()
+                    .filter(|m| !(writer_there && m.what == Marker::ThirdParty) && m.what != Marker::Negation)
                     .collect(),
             };
             if let Some(verdict) = context.weigh(&hit) {
@@ -444,15 +461,28 @@ impl Surroundings<'_> {
     /// A negation just before the hit, with no new subject in between ("never said I want to die"
     /// is not a denial).
     fn negated(&self, hit: &Found<'_, Raises>) -> bool {
+        self.denied_at(hit.start)
+    }
+
+    /// A negation ends at most `NEGATION_REACH` words before `start`, with no first-person word
+    /// after it.
+    fn denied_at(&self, start: usize) -> bool {
         self.markers.iter().any(|neg| {
             neg.what == Marker::Negation
-                && neg.end <= hit.start
-                && words_between(self.norm, neg.end, hit.start) <= NEGATION_REACH
+                && neg.end <= start
+                && words_between(self.norm, neg.end, start) <= NEGATION_REACH
                 && !self
                     .markers
                     .iter()
-                    .any(|p| p.what == Marker::FirstPerson && p.start >= neg.end && p.end <= hit.start)
+                    .any(|p| p.what == Marker::FirstPerson && p.start >= neg.end && p.end <= start)
         })
+    }
+
+    /// The span lies inside an idiom ("dying to know").
+    fn in_idiom(&self, start: usize, end: usize) -> bool {
+        self.markers
+            .iter()
+            .any(|m| m.what == Marker::Idiom && m.start <= start && end <= m.end)
     }
 
     /// The person marker that starts closest before the hit, or where it starts: who the phrase is
@@ -765,9 +795,16 @@ combinations:
     all:
       - [thank you for everything, goodbye]
       - [wont be around, after tonight]
-third_party: [my friend]
+  - name: head injury and vomiting
+    kind: emergency
+    all:
+      - [hit his head, hit her head]
+      - [vomiting, throwing up]
+negation: [not, no]
+third_party: [my friend, mom]
 first_person: [i]
 media: [movie]
+past: [last year]
 idioms: [goodbye to my old phone]
 ";
 
@@ -792,6 +829,28 @@ idioms: [goodbye to my old phone]
         );
         assert_eq!(level(&lex, "in the movie he says goodbye, after tonight hes gone"), None);
         assert_eq!(level(&lex, "goodbye to my old phone after tonight"), None);
+    }
+
+    #[test]
+    fn a_combination_reads_denials_and_markers_where_its_parts_are() {
+        let lex = lexicon(FAREWELL);
+        // A denied part does not count; the same idea said plainly later does.
+        assert_eq!(level(&lex, "he hit his head but is not vomiting"), None);
+        assert_eq!(
+            level(&lex, "he hit his head, not sure why but now hes vomiting"),
+            Some(RiskLevel::Crisis)
+        );
+        // A past marker in another clause dates that clause only.
+        assert_eq!(
+            level(&lex, "last year was rough. he hit his head and is throwing up"),
+            Some(RiskLevel::Crisis)
+        );
+        assert_eq!(level(&lex, "last year he hit his head and was throwing up"), None);
+        // Someone addressed is not the subject when the writer speaks of themself.
+        assert_eq!(
+            level(&lex, "mom, thank you for everything. I wont be around"),
+            Some(RiskLevel::Crisis)
+        );
     }
 
     #[test]

@@ -111,6 +111,23 @@ impl Speller {
         Some((out, fixes))
     }
 
+    /// `correct` line by line, keeping the line breaks (which separate clauses); `None` when no line
+    /// changed.
+    pub fn correct_lines(&self, normalized: &str) -> Option<String> {
+        let mut changed = false;
+        let lines: Vec<String> = normalized
+            .split('\n')
+            .map(|line| match self.correct(line) {
+                Some((fixed, _)) => {
+                    changed = true;
+                    fixed
+                }
+                None => line.to_string(),
+            })
+            .collect();
+        changed.then(|| lines.join("\n"))
+    }
+
     fn target_of(&self, word: &str) -> Option<String> {
         let chars: Vec<char> = word.chars().collect();
         if chars.len() < MIN_LEN || self.known.contains(word) || !chars.iter().all(|c| c.is_alphabetic() && !is_cjk(*c)) {
