@@ -43,7 +43,7 @@ fn level(t: &Triage, text: &str) -> Option<RiskLevel> {
 /// Paraphrases of suicidal intent written for this test (not in the exemplar file, not from any
 /// evaluation set): the lexicons miss them, the meaning does not.
 const PARAPHRASES: [&str; 3] = [
-    "honestly I don't see any reason to keep going with my life",
+    "nothing will ever change so I have decided to stop trying to stay here",
     "everybody would be happier if I just wasn't around anymore",
     "I'm planning to say goodbye to everyone tonight, for good",
 ];
