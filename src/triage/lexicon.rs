@@ -30,6 +30,7 @@ enum Raises {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Marker {
     Negation,
+    NegationAfter,
     Idiom,
     ThirdParty,
     FirstPerson,
@@ -37,8 +38,9 @@ enum Marker {
     Past,
 }
 
-const MARKERS: [(&str, Marker); 6] = [
+const MARKERS: [(&str, Marker); 7] = [
     ("negation", Marker::Negation),
+    ("negation_after", Marker::NegationAfter),
     ("idioms", Marker::Idiom),
     ("third_party", Marker::ThirdParty),
     ("first_person", Marker::FirstPerson),
@@ -54,6 +56,9 @@ const CRISIS_KINDS: [(&str, CrisisKind); 3] = [
 
 /// The most words a negation may stand before the phrase it denies.
 const NEGATION_REACH: usize = 1;
+/// The most words between a phrase and a denial that follows it ("자해할 생각은 전혀 없어요": the
+/// thought of self-harm, at all, there is none).
+const NEGATION_AFTER_REACH: usize = 2;
 
 struct Rule<T> {
     what: T,
@@ -212,7 +217,7 @@ impl Lexicon {
                     matches
                         .iter()
                         .filter(|(_, _, p)| p.combination == index && p.group == group)
-                        .find(|(s, e, _)| !context.in_idiom(*s, *e) && !context.denied_at(*s))
+                        .find(|(s, e, _)| !context.in_idiom(*s, *e) && !context.denied(*s, *e))
                         .map(|(s, e, p)| (*s, *e, p.written.as_str()))
                 })
                 .collect();
@@ -241,7 +246,9 @@ impl Lexicon {
                 norm,
                 markers: near
                     .into_iter()
-                    .filter(|m| !(writer_there && m.what == Marker::ThirdParty) && m.what != Marker::Negation)
+                    .filter(|m| {
+                        !(writer_there && m.what == Marker::ThirdParty) && !matches!(m.what, Marker::Negation | Marker::NegationAfter)
+                    })
                     .collect(),
             };
             if let Some(verdict) = context.weigh(&hit) {
@@ -461,20 +468,24 @@ impl Surroundings<'_> {
     /// A negation just before the hit, with no new subject in between ("never said I want to die"
     /// is not a denial).
     fn negated(&self, hit: &Found<'_, Raises>) -> bool {
-        self.denied_at(hit.start)
+        self.denied(hit.start, hit.end)
     }
 
     /// A negation ends at most `NEGATION_REACH` words before `start`, with no first-person word
-    /// after it.
-    fn denied_at(&self, start: usize) -> bool {
-        self.markers.iter().any(|neg| {
-            neg.what == Marker::Negation
-                && neg.end <= start
-                && words_between(self.norm, neg.end, start) <= NEGATION_REACH
-                && !self
-                    .markers
-                    .iter()
-                    .any(|p| p.what == Marker::FirstPerson && p.start >= neg.end && p.end <= start)
+    /// after it ("never said I want to die" is no denial); or a denial that follows (`negation_after`,
+    /// for languages that deny after the verb) starts at most `NEGATION_AFTER_REACH` words after `end`.
+    fn denied(&self, start: usize, end: usize) -> bool {
+        self.markers.iter().any(|neg| match neg.what {
+            Marker::Negation => {
+                neg.end <= start
+                    && words_between(self.norm, neg.end, start) <= NEGATION_REACH
+                    && !self
+                        .markers
+                        .iter()
+                        .any(|p| p.what == Marker::FirstPerson && p.start >= neg.end && p.end <= start)
+            }
+            Marker::NegationAfter => neg.start >= end && words_between(self.norm, end, neg.start) <= NEGATION_AFTER_REACH,
+            _ => false,
         })
     }
 
@@ -851,6 +862,17 @@ idioms: [goodbye to my old phone]
             level(&lex, "mom, thank you for everything. I wont be around"),
             Some(RiskLevel::Crisis)
         );
+    }
+
+    #[test]
+    fn a_denial_after_the_phrase_denies_it_where_the_language_puts_it_there() {
+        let mut b = Builder::default();
+        let yaml = "crisis:\n  self_harm: [자해]\nnegation_after: [생각은 전혀 없, 안 해요]\n";
+        b.read_file(Lang::Ko, "ko.yaml", yaml).unwrap();
+        let lex = b.build().unwrap();
+        assert_eq!(level(&lex, "자해할 생각은 전혀 없어요 그냥 처방전 문의예요"), None);
+        assert_eq!(level(&lex, "자해 안 해요"), None);
+        assert_eq!(level(&lex, "어제 자해했어요 또 하고 싶어요"), Some(RiskLevel::Crisis));
     }
 
     #[test]
