@@ -246,8 +246,11 @@ impl Lexicon {
                 norm,
                 markers: near
                     .into_iter()
-                    .filter(|m| {
-                        !(writer_there && m.what == Marker::ThirdParty) && !matches!(m.what, Marker::Negation | Marker::NegationAfter)
+                    // Denials were read part by part above; the writer outweighs anyone addressed.
+                    .filter(|m| match m.what {
+                        Marker::Negation | Marker::NegationAfter => false,
+                        Marker::ThirdParty => !writer_there,
+                        _ => true,
                     })
                     .collect(),
             };
