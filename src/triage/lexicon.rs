@@ -31,6 +31,7 @@ enum Raises {
 enum Marker {
     Negation,
     NegationAfter,
+    Now,
     Idiom,
     ThirdParty,
     FirstPerson,
@@ -38,9 +39,10 @@ enum Marker {
     Past,
 }
 
-const MARKERS: [(&str, Marker); 7] = [
+const MARKERS: [(&str, Marker); 8] = [
     ("negation", Marker::Negation),
     ("negation_after", Marker::NegationAfter),
+    ("now", Marker::Now),
     ("idioms", Marker::Idiom),
     ("third_party", Marker::ThirdParty),
     ("first_person", Marker::FirstPerson),
@@ -172,10 +174,10 @@ impl Lexicon {
                 keep_most_urgent(&mut best, level, evidence);
             }
         }
+        // Clauses joined by line breaks: a combination's part cannot span two, and markers are read
+        // in the clauses its parts are in.
+        let whole: String = clauses(text).map(normalize).collect::<Vec<_>>().join("\n");
         if !self.combinations.is_empty() {
-            // Clauses joined by line breaks: a part cannot span two, and markers are read in the
-            // clauses the parts are in.
-            let whole: String = clauses(text).map(normalize).collect::<Vec<_>>().join("\n");
             let fixed = self.speller.correct_lines(&whole);
             for norm in std::iter::once(&whole).chain(&fixed) {
                 for (level, evidence) in self.combination_verdicts(norm, message_lang) {
@@ -183,7 +185,41 @@ impl Lexicon {
                 }
             }
         }
-        best
+        self.raise_if_happening_now(best, &whole, message_lang)
+    }
+
+    /// Someone else's self-harm is distress ("my friend said she was suicidal": worth a human), but
+    /// when the message says it is happening now ("she just texted goodbye", "I can't reach her",
+    /// "he is trying to jump"), it is a crisis: a `now` marker anywhere in the message, of the
+    /// phrase's language or the message's, raises those softened matches back.
+    fn raise_if_happening_now(&self, risk: Option<Risk>, whole: &str, message_lang: Option<Lang>) -> Option<Risk> {
+        let risk = match risk {
+            Some(r) if r.level == RiskLevel::Distress => r,
+            other => return other,
+        };
+        let (markers, _) = self.markers_in(whole);
+        let raised: Vec<Evidence> = risk
+            .evidence
+            .iter()
+            .filter(|e| e.kind == Some(CrisisKind::SelfHarm))
+            .filter_map(|e| {
+                let about = e.context.as_deref().filter(|c| c.starts_with("third party"))?;
+                let now = markers
+                    .iter()
+                    .find(|m| m.what == Marker::Now && (m.lang == e.lang || Some(m.lang) == message_lang))?;
+                Some(Evidence {
+                    context: Some(format!("{about}, now: {}", now.written)),
+                    ..e.clone()
+                })
+            })
+            .collect();
+        if raised.is_empty() {
+            return Some(risk);
+        }
+        Some(Risk {
+            level: RiskLevel::Crisis,
+            evidence: raised,
+        })
     }
 
     /// Combinations found in the message (its normalised clauses joined by line breaks). Each group
@@ -876,6 +912,23 @@ idioms: [goodbye to my old phone]
         assert_eq!(level(&lex, "자해할 생각은 전혀 없어요 그냥 처방전 문의예요"), None);
         assert_eq!(level(&lex, "자해 안 해요"), None);
         assert_eq!(level(&lex, "어제 자해했어요 또 하고 싶어요"), Some(RiskLevel::Crisis));
+    }
+
+    #[test]
+    fn someone_elses_self_harm_happening_now_is_a_crisis() {
+        let yaml = format!("{EN}now:\n  - just texted\n  - cant reach her\n");
+        let lex = lexicon(&yaml);
+        assert_eq!(level(&lex, "my friend said she was suicidal"), Some(RiskLevel::Distress));
+        let risk = lex
+            .risk("my friend just texted that she is suicidal, I cant reach her", None)
+            .unwrap();
+        assert_eq!(risk.level, RiskLevel::Crisis);
+        assert_eq!(risk.evidence[0].context.as_deref(), Some("third party: she, now: just texted"));
+        // Now does not undo the past: an attempt years ago stays history.
+        assert_eq!(
+            level(&lex, "she was suicidal years ago, I just texted her"),
+            Some(RiskLevel::Distress)
+        );
     }
 
     #[test]
