@@ -242,7 +242,12 @@ impl Lexicon {
         let (markers, year) = self.markers_in(norm);
         let clause_of = |at: usize| norm[..at].matches('\n').count();
         let mut out = Vec::new();
-        for (index, combination) in self.combinations.iter().enumerate() {
+        // Only the combinations some part of the message belongs to can be complete.
+        let mut touched: Vec<usize> = matches.iter().map(|(_, _, p)| p.combination).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for index in touched {
+            let combination = &self.combinations[index];
             let own = |m: &&Found<'_, Marker>| m.lang == combination.lang || Some(m.lang) == message_lang;
             let context = Surroundings {
                 norm,
@@ -389,10 +394,7 @@ impl Lexicon {
             if matches!(hit.what, Raises::Crisis(_)) && denied.iter().any(|(s, e)| *s <= hit.start && hit.end <= *e) {
                 continue;
             }
-            if markers
-                .iter()
-                .any(|m| m.what == Marker::Idiom && m.start <= hit.start && hit.end <= m.end)
-            {
+            if inside_idiom(&markers, hit.start, hit.end) {
                 continue;
             }
             if let Some(verdict) = context.weigh(hit) {
@@ -401,6 +403,13 @@ impl Lexicon {
         }
         out
     }
+}
+
+/// The span lies inside an idiom ("dying to know"): a risk phrase there means nothing.
+fn inside_idiom<'a, 'b: 'a>(markers: impl IntoIterator<Item = &'a Found<'b, Marker>>, start: usize, end: usize) -> bool {
+    markers
+        .into_iter()
+        .any(|m| m.what == Marker::Idiom && m.start <= start && end <= m.end)
 }
 
 /// Folds one verdict into the message's: the most urgent level wins, with every evidence of it.
@@ -528,11 +537,8 @@ impl Surroundings<'_> {
         })
     }
 
-    /// The span lies inside an idiom ("dying to know").
     fn in_idiom(&self, start: usize, end: usize) -> bool {
-        self.markers
-            .iter()
-            .any(|m| m.what == Marker::Idiom && m.start <= start && end <= m.end)
+        inside_idiom(self.markers.iter().copied(), start, end)
     }
 
     /// The person marker that starts closest before the hit, or where it starts: who the phrase is
