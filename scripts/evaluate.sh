@@ -30,7 +30,7 @@ print("{:<44} n={:>5}  accuracy={:.4f}  [{}]".format(sys.argv[1], r["n"], r["acc
 echo "== triage, own fixtures"
 summary_triage "fixtures/triage/heldout.tsv (held out)" fixtures/triage/heldout.tsv
 summary_triage "heldout.tsv, lexicons alone" fixtures/triage/heldout.tsv --no-embedder
-for d in dev dev2 dev3 dev4 dev5 dev6 dev7 dev8; do
+for d in dev dev2 dev3 dev4 dev5 dev6 dev7 dev8 dev9; do
   summary_triage "fixtures/triage/$d.tsv (tuned on)" fixtures/triage/$d.tsv
 done
 echo "== language identification, own fixtures"
