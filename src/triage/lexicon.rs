@@ -769,8 +769,12 @@ mod tests {
     use super::*;
 
     fn lexicon(yaml: &str) -> Lexicon {
+        lexicon_in(Lang::En, yaml)
+    }
+
+    fn lexicon_in(lang: Lang, yaml: &str) -> Lexicon {
         let mut b = Builder::default();
-        b.read_file(Lang::En, "en.yaml", yaml).unwrap();
+        b.read_file(lang, &format!("{lang}.yaml"), yaml).unwrap();
         b.build().unwrap()
     }
 
@@ -911,10 +915,10 @@ idioms: [goodbye to my old phone]
 
     #[test]
     fn a_denial_after_the_phrase_denies_it_where_the_language_puts_it_there() {
-        let mut b = Builder::default();
-        let yaml = "crisis:\n  self_harm: [자해]\nnegation_after: [생각은 전혀 없, 안 해요]\n";
-        b.read_file(Lang::Ko, "ko.yaml", yaml).unwrap();
-        let lex = b.build().unwrap();
+        let lex = lexicon_in(
+            Lang::Ko,
+            "crisis:\n  self_harm: [자해]\nnegation_after: [생각은 전혀 없, 안 해요]\n",
+        );
         assert_eq!(level(&lex, "자해할 생각은 전혀 없어요 그냥 처방전 문의예요"), None);
         assert_eq!(level(&lex, "자해 안 해요"), None);
         assert_eq!(level(&lex, "어제 자해했어요 또 하고 싶어요"), Some(RiskLevel::Crisis));
