@@ -127,6 +127,15 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Spawned> {
     Ok(Spawned { child, base })
 }
 
+/// CPU time (user + system) a process has used, in seconds, from /proc (clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces; the fields after its closing parenthesis are fixed.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// (resident, peak) memory of a process in MB, from /proc.
 fn memory_mb(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -182,7 +191,10 @@ pub struct Report {
     pub crisis_to_agent_offer: Percentiles,
     pub handoffs_closed_by_agents: u64,
     pub throughput_full_path_per_s: f64,
+    /// Server CPU (user + system) per message in the closed-loop phase, microseconds.
+    pub full_path_server_cpu_us: f64,
     pub throughput_echo_per_s: f64,
+    pub echo_server_cpu_us: f64,
     pub full_path_over_echo: f64,
     pub server_rss_end_mb: f64,
     pub server_peak_mb: f64,
@@ -324,13 +336,19 @@ async fn drive(args: &LoadArgs) -> anyhow::Result<Report> {
         "loadtest: closed-loop throughput, {} clients, {:?} each side",
         args.concurrency, phase
     );
-    report.throughput_full_path_per_s = full_path_throughput(&shared, &chats, args.concurrency, phase).await;
+    let cpu0 = cpu_seconds(pid);
+    let (full, messages) = full_path_throughput(&shared, &chats, args.concurrency, phase).await;
+    report.throughput_full_path_per_s = full;
+    report.full_path_server_cpu_us = (cpu_seconds(pid) - cpu0) * 1e6 / messages.max(1) as f64;
     let (rss, peak) = memory_mb(pid);
     report.server_rss_end_mb = rss;
     report.server_peak_mb = peak;
     drop(server);
     let echo = spawn(&["loadtest", "--echo-server"], &[])?;
-    report.throughput_echo_per_s = echo_throughput(&echo.base, args.concurrency, phase).await?;
+    let cpu0 = cpu_seconds(echo.child.id());
+    let (rate, messages) = echo_throughput(&echo.base, args.concurrency, phase).await?;
+    report.throughput_echo_per_s = rate;
+    report.echo_server_cpu_us = (cpu_seconds(echo.child.id()) - cpu0) * 1e6 / messages.max(1) as f64;
     report.full_path_over_echo = report.throughput_full_path_per_s / report.throughput_echo_per_s.max(1.0);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(report)
@@ -467,7 +485,8 @@ async fn fixed_rate(s: &Arc<Shared>, chats: &[(String, String)], args: &LoadArgs
     (sent, errors.load(Ordering::Relaxed), latencies, crisis_sent, elapsed)
 }
 
-async fn full_path_throughput(s: &Arc<Shared>, chats: &[(String, String)], clients: usize, phase: Duration) -> f64 {
+/// Closed-loop messages per second, and how many messages that was.
+async fn full_path_throughput(s: &Arc<Shared>, chats: &[(String, String)], clients: usize, phase: Duration) -> (f64, u64) {
     let done = Arc::new(AtomicU64::new(0));
     let end = Instant::now() + phase;
     let mut tasks = Vec::new();
@@ -495,10 +514,11 @@ async fn full_path_throughput(s: &Arc<Shared>, chats: &[(String, String)], clien
     for t in tasks {
         let _ = t.await;
     }
-    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64())
+    let n = done.load(Ordering::Relaxed);
+    (n as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()), n)
 }
 
-async fn echo_throughput(base: &str, clients: usize, phase: Duration) -> anyhow::Result<f64> {
+async fn echo_throughput(base: &str, clients: usize, phase: Duration) -> anyhow::Result<(f64, u64)> {
     let done = Arc::new(AtomicU64::new(0));
     let end = Instant::now() + phase;
     let mut tasks = Vec::new();
@@ -526,7 +546,8 @@ async fn echo_throughput(base: &str, clients: usize, phase: Duration) -> anyhow:
     for t in tasks {
         let _ = t.await;
     }
-    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()))
+    let n = done.load(Ordering::Relaxed);
+    Ok((n as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()), n))
 }
 
 fn print_report(r: &Report) {
@@ -556,7 +577,13 @@ fn print_report(r: &Report) {
         r.crisis_messages
     );
     println!("  hand-offs closed by agents   {}", r.handoffs_closed_by_agents);
-    println!("  throughput, full path        {:.0} msg/s", r.throughput_full_path_per_s);
-    println!("  throughput, bare WS echo     {:.0} msg/s", r.throughput_echo_per_s);
+    println!(
+        "  throughput, full path        {:.0} msg/s, server CPU {:.1} µs per message",
+        r.throughput_full_path_per_s, r.full_path_server_cpu_us
+    );
+    println!(
+        "  throughput, bare WS echo     {:.0} msg/s, server CPU {:.1} µs per message",
+        r.throughput_echo_per_s, r.echo_server_cpu_us
+    );
     println!("  full path / echo             {:.2}", r.full_path_over_echo);
 }

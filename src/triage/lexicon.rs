@@ -12,6 +12,7 @@
 
 use crate::lang::Lang;
 use crate::text::{is_cjk, is_unspaced, normalize};
+use crate::triage::gate::Gated;
 use crate::triage::spelling::Speller;
 use crate::triage::{CrisisKind, Evidence, Risk, RiskLevel};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -73,7 +74,7 @@ pub struct Lexicon {
     year: Regex,
     phrases: AhoCorasick,
     phrase_rules: Vec<Rule<Raises>>,
-    patterns: Vec<(Regex, Rule<Raises>)>,
+    patterns: Gated<Rule<Raises>>,
     markers: AhoCorasick,
     marker_rules: Vec<Rule<Marker>>,
     speller: Speller,
@@ -105,7 +106,8 @@ struct Part {
 struct Builder {
     phrases: Vec<String>,
     phrase_rules: Vec<Rule<Raises>>,
-    patterns: Vec<(Regex, Rule<Raises>)>,
+    /// Each pattern as compiled, the expression, and its rule.
+    patterns: Vec<(String, Regex, Rule<Raises>)>,
     markers: Vec<String>,
     marker_rules: Vec<Rule<Marker>>,
     /// Real words that look like a typo of a crisis word (`not_misspellings`).
@@ -360,10 +362,8 @@ impl Lexicon {
             .find_overlapping_iter(norm)
             .map(|m| Found::new(norm, m.start(), m.end(), &self.phrase_rules[m.pattern().as_usize()]))
             .collect();
-        for (regex, rule) in &self.patterns {
-            if let Some(m) = regex.find(norm) {
-                hits.push(Found::new(norm, m.start(), m.end(), rule));
-            }
+        for (m, rule) in self.patterns.matches(norm) {
+            hits.push(Found::new(norm, m.start(), m.end(), rule));
         }
         // Per hit, the markers of every language that has this very phrase ("suicide" is English and
         // French), of the message's language, and the year, which every language shares.
@@ -605,7 +605,7 @@ impl Builder {
             year: Regex::new(r"(?:^|[^0-9])(?:19|20)[0-9]{2}(?:[^0-9]|$)").expect("a fixed, valid expression"),
             phrases: automaton(&self.phrases)?,
             phrase_rules: self.phrase_rules,
-            patterns: self.patterns,
+            patterns: Gated::new(self.patterns).context("building the patterns' gate")?,
             markers: automaton(&self.markers)?,
             marker_rules: self.marker_rules,
         })
@@ -642,8 +642,10 @@ impl Builder {
                     let Some(source) = node.string("a pattern", &mut diags) else {
                         continue;
                     };
-                    match Regex::new(&pattern_source(&source)) {
+                    let compiled = pattern_source(&source);
+                    match Regex::new(&compiled) {
                         Ok(regex) => self.patterns.push((
+                            compiled,
                             regex,
                             Rule {
                                 what: raises,

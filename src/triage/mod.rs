@@ -4,6 +4,7 @@
 //! raises a crisis, distress or a clinical question, with the words that raised it. Pure: models are
 //! loaded once (`Triage::load`), then `assess` does no I/O.
 
+mod gate;
 pub mod input;
 pub mod language;
 pub mod lexicon;
