@@ -14,19 +14,24 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde::Serialize;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::SinkExt;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 /// A send that takes longer than this means the client is not reading: close it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames are chat-sized; buffers stay small so ten thousand sockets fit in memory.
 const BUFFER: usize = 4096;
 const MAX_MESSAGE: usize = 64 * 1024;
+/// Notices forwarded in one write at most.
+const FORWARD_BATCH: usize = 16;
 /// How often an agent console's session is checked again.
 const SESSION_RECHECK: Duration = Duration::from_secs(30);
 
 fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    // Frames queue up to a buffer's worth until `forward` flushes them in one write.
     ws.read_buffer_size(BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(BUFFER)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
@@ -41,6 +46,39 @@ async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> bool {
         tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await,
         Ok(Ok(()))
     )
+}
+
+/// What a socket is told when it fell so far behind that notices were dropped: reload.
+const RESYNC: &str = r#"{"type":"resync"}"#;
+
+/// Forwards a notice and every other one already waiting, then flushes once: a turn's patient
+/// message, bot replies and status leave in one write rather than one system call each. False when
+/// the socket should close (the client is gone or not reading, or the chat's channel ended).
+async fn forward<T: Serialize>(
+    socket: &mut WebSocket,
+    first: Result<std::sync::Arc<T>, RecvError>,
+    rx: &mut broadcast::Receiver<std::sync::Arc<T>>,
+) -> bool {
+    let send = async {
+        let mut next = Ok(first);
+        // At most a buffer's worth per write, so a burst cannot hold one socket's task for long.
+        for _ in 0..FORWARD_BATCH {
+            let frame = match next {
+                Ok(Ok(n)) => serde_json::to_string(&*n).map_err(|_| ())?,
+                Ok(Err(RecvError::Lagged(_))) => RESYNC.to_string(),
+                Ok(Err(RecvError::Closed)) | Err(TryRecvError::Closed) => return Err(()),
+                Err(_) => break,
+            };
+            socket.feed(Message::Text(frame.into())).await.map_err(|_| ())?;
+            next = match rx.try_recv() {
+                Ok(n) => Ok(Ok(n)),
+                Err(TryRecvError::Lagged(k)) => Ok(Err(RecvError::Lagged(k))),
+                Err(e) => Err(e),
+            };
+        }
+        socket.flush().await.map_err(|_| ())
+    };
+    matches!(tokio::time::timeout(SEND_TIMEOUT, send).await, Ok(Ok(())))
 }
 
 #[derive(Deserialize)]
@@ -98,11 +136,7 @@ pub async fn patient(
                     let _ = socket.send(Message::Close(Some(going_away()))).await;
                     break;
                 }
-                notice = rx.recv() => match notice {
-                    Ok(n) => if !send_json(&mut socket, &*n).await { break },
-                    Err(RecvError::Lagged(_)) => if !send_json(&mut socket, &serde_json::json!({"type": "resync"})).await { break },
-                    Err(RecvError::Closed) => break,
-                },
+                notice = rx.recv() => if !forward(&mut socket, notice, &mut rx).await { break },
                 incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Text(t))) => {
                         if let Ok(ClientEvent::Typing { .. }) = serde_json::from_str::<ClientEvent>(&t) {
@@ -144,11 +178,7 @@ pub async fn agent(State(s): State<AppState>, Bearer(token): Bearer, ws: WebSock
                             break;
                         }
                     }
-                    notice = rx.recv() => match notice {
-                        Ok(n) => if !send_json(&mut socket, &*n).await { break },
-                        Err(RecvError::Lagged(_)) => if !send_json(&mut socket, &serde_json::json!({"type": "resync"})).await { break },
-                        Err(RecvError::Closed) => break,
-                    },
+                    notice = rx.recv() => if !forward(&mut socket, notice, &mut rx).await { break },
                     incoming = socket.recv() => match incoming {
                         Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientEvent>(&t) {
                             Ok(ClientEvent::Typing { chat: Some(chat) }) => { let _ = s.hub.agent_typing(&l, &chat).await; }
