@@ -6,7 +6,7 @@ mod common;
 use careline::cli::serve::start_hub;
 use careline::config::ServeConfig;
 use careline::hub::{Clock, Hub};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -790,4 +790,56 @@ async fn a_listed_site_can_read_the_per_address_limit_and_when_to_retry() {
             .contains("retry-after")
     );
     assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patient_can_send_messages_over_the_chat_socket() {
+    let s = server().await;
+    let (chat, token, _) = s.start(json!({"lang": "en"})).await;
+    let mut patient = s.ws(&format!("/api/v1/chats/{chat}/ws"), &token).await;
+    patient.next_of("status").await;
+    let send = |v: Value| Message::Text(v.to_string().into());
+    patient
+        .0
+        .send(send(json!({"type": "message", "text": "what are your hours?", "client_id": "w-1"})))
+        .await
+        .unwrap();
+    let sent = patient.next_of("sent").await;
+    assert_eq!(sent, json!({"type": "sent", "client_id": "w-1", "duplicate": false}));
+    // Stored before it was answered: the transcript has it, and the bot's answer follows on the socket.
+    let (_, t) = s.get(&format!("/api/v1/chats/{chat}"), Some(&token)).await;
+    let texts: Vec<&str> = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert!(texts.contains(&"what are your hours?"), "{t}");
+    let reply = patient.next_of("message").await;
+    assert!(
+        ["patient", "bot"].contains(&reply["message"]["sender"].as_str().unwrap()),
+        "{reply}"
+    );
+    // The same id again is stored once; bad input gets the status REST would give, and the socket stays.
+    patient
+        .0
+        .send(send(json!({"type": "message", "text": "what are your hours?", "client_id": "w-1"})))
+        .await
+        .unwrap();
+    assert_eq!(patient.next_of("sent").await["duplicate"], true);
+    patient
+        .0
+        .send(send(json!({"type": "message", "text": "x".repeat(5000)})))
+        .await
+        .unwrap();
+    let refused = patient.next_of("error").await;
+    assert_eq!(refused["status"], 413, "{refused}");
+    patient.0.send(Message::Text("{not json".into())).await.unwrap();
+    assert_eq!(patient.next_of("error").await["status"], 400);
+    patient
+        .0
+        .send(send(json!({"type": "message", "text": "where is the clinic?"})))
+        .await
+        .unwrap();
+    assert_eq!(patient.next_of("sent").await["client_id"], Value::Null);
 }

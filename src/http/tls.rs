@@ -44,7 +44,7 @@ pub async fn serve(listener: TcpListener, config: rustls::ServerConfig, app: Rou
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(stop);
     loop {
-        let (tcp, addr) = tokio::select! {
+        let (mut tcp, addr) = tokio::select! {
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -54,6 +54,7 @@ pub async fn serve(listener: TcpListener, config: rustls::ServerConfig, app: Rou
                 }
             },
         };
+        crate::cli::serve::no_delay(&mut tcp);
         let (acceptor, app, mut closing) = (acceptor.clone(), app.clone(), closing.subscribe());
         connections.spawn(async move {
             // A handshake that fails (old TLS, wrong protocol, a port scan) ends here, quietly.

@@ -11,10 +11,10 @@ use crate::queue::Presence;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
+use futures_util::SinkExt;
 use serde::Deserialize;
 use serde::Serialize;
 use std::time::Duration;
-use futures_util::SinkExt;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
@@ -53,32 +53,42 @@ const RESYNC: &str = r#"{"type":"resync"}"#;
 
 /// Forwards a notice and every other one already waiting, then flushes once: a turn's patient
 /// message, bot replies and status leave in one write rather than one system call each. False when
-/// the socket should close (the client is gone or not reading, or the chat's channel ended).
+/// the socket should close (the client is gone or not reading, or the chat's channel ended: what was
+/// queued before the end, such as the closing message and the rating prompt, is still delivered).
 async fn forward<T: Serialize>(
     socket: &mut WebSocket,
     first: Result<std::sync::Arc<T>, RecvError>,
     rx: &mut broadcast::Receiver<std::sync::Arc<T>>,
 ) -> bool {
     let send = async {
-        let mut next = Ok(first);
-        // At most a buffer's worth per write, so a burst cannot hold one socket's task for long.
-        for _ in 0..FORWARD_BATCH {
-            let frame = match next {
-                Ok(Ok(n)) => serde_json::to_string(&*n).map_err(|_| ())?,
-                Ok(Err(RecvError::Lagged(_))) => RESYNC.to_string(),
-                Ok(Err(RecvError::Closed)) | Err(TryRecvError::Closed) => return Err(()),
-                Err(_) => break,
+        let mut next = Some(first);
+        let mut ended = false;
+        // At most a batch per write, so a burst cannot hold one socket's task for long.
+        for sent in 1..=FORWARD_BATCH {
+            let frame = match next.take() {
+                Some(Ok(n)) => serde_json::to_string(&*n).map_err(|_| ())?,
+                Some(Err(RecvError::Lagged(_))) => RESYNC.to_string(),
+                Some(Err(RecvError::Closed)) => {
+                    ended = true;
+                    break;
+                }
+                None => break,
             };
             socket.feed(Message::Text(frame.into())).await.map_err(|_| ())?;
+            if sent == FORWARD_BATCH {
+                break;
+            }
             next = match rx.try_recv() {
-                Ok(n) => Ok(Ok(n)),
-                Err(TryRecvError::Lagged(k)) => Ok(Err(RecvError::Lagged(k))),
-                Err(e) => Err(e),
+                Ok(n) => Some(Ok(n)),
+                Err(TryRecvError::Lagged(k)) => Some(Err(RecvError::Lagged(k))),
+                Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+                Err(TryRecvError::Empty) => None,
             };
         }
-        socket.flush().await.map_err(|_| ())
+        socket.flush().await.map_err(|_| ())?;
+        Ok::<bool, ()>(!ended)
     };
-    matches!(tokio::time::timeout(SEND_TIMEOUT, send).await, Ok(Ok(())))
+    matches!(tokio::time::timeout(SEND_TIMEOUT, send).await, Ok(Ok(true)))
 }
 
 #[derive(Deserialize)]
@@ -91,6 +101,48 @@ enum ClientEvent {
     Status {
         status: String,
     },
+    /// A patient's message sent over the chat's socket instead of `POST .../messages`: the same
+    /// checks, the same turn, stored before it is answered.
+    Message {
+        text: String,
+        #[serde(default)]
+        client_id: Option<String>,
+    },
+}
+
+/// The answer to a patient's message sent over the socket. The bot's replies follow as `message`
+/// notices, as they do for a message sent over REST.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum SentAnswer {
+    /// Stored (or, `duplicate`, already stored under this `client_id`).
+    Sent { client_id: Option<String>, duplicate: bool },
+    /// Refused with the status and reason `POST .../messages` would give; nothing was stored.
+    Error {
+        status: u16,
+        error: String,
+        client_id: Option<String>,
+    },
+}
+
+impl SentAnswer {
+    fn of(result: Result<crate::hub::patient::PatientReply, crate::hub::HubError>, client_id: Option<String>) -> SentAnswer {
+        match result {
+            Ok(reply) => SentAnswer::Sent {
+                client_id,
+                duplicate: reply.duplicate,
+            },
+            Err(e) => SentAnswer::refused(ApiError::from(e), client_id),
+        }
+    }
+
+    fn refused(e: ApiError, client_id: Option<String>) -> SentAnswer {
+        SentAnswer::Error {
+            status: e.status.as_u16(),
+            error: e.message,
+            client_id,
+        }
+    }
 }
 
 /// Counts an open socket for as long as it lives.
@@ -138,11 +190,22 @@ pub async fn patient(
                 }
                 notice = rx.recv() => if !forward(&mut socket, notice, &mut rx).await { break },
                 incoming = socket.recv() => match incoming {
-                    Some(Ok(Message::Text(t))) => {
-                        if let Ok(ClientEvent::Typing { .. }) = serde_json::from_str::<ClientEvent>(&t) {
-                            s.hub.patient_typing(&id).await;
+                    Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientEvent>(&t) {
+                        Ok(ClientEvent::Typing { .. }) => s.hub.patient_typing(&id).await,
+                        Ok(ClientEvent::Message { text, client_id }) => {
+                            let result = s.hub.patient_message(&id, &token, &text, client_id.as_deref()).await;
+                            if !send_json(&mut socket, &SentAnswer::of(result, client_id)).await {
+                                break;
+                            }
                         }
-                    }
+                        Ok(ClientEvent::Status { .. }) => {}
+                        Err(e) => {
+                            let refused = ApiError::bad_request(format!("not a chat event ({e}): send {{\"type\": \"message\", \"text\": \"...\"}} or {{\"type\": \"typing\"}}"));
+                            if !send_json(&mut socket, &SentAnswer::refused(refused, None)).await {
+                                break;
+                            }
+                        }
+                    },
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => {}
                 },

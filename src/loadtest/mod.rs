@@ -190,9 +190,13 @@ pub struct Report {
     pub crisis_messages: u64,
     pub crisis_to_agent_offer: Percentiles,
     pub handoffs_closed_by_agents: u64,
+    /// Patient messages sent over the chat's WebSocket (like the echo), each answered once stored.
     pub throughput_full_path_per_s: f64,
-    /// Server CPU (user + system) per message in the closed-loop phase, microseconds.
+    /// Server CPU (user + system) per message in that closed-loop phase, microseconds.
     pub full_path_server_cpu_us: f64,
+    /// The same over REST (`POST .../messages`, one HTTP request per message).
+    pub throughput_full_path_rest_per_s: f64,
+    pub full_path_rest_server_cpu_us: f64,
     pub throughput_echo_per_s: f64,
     pub echo_server_cpu_us: f64,
     pub full_path_over_echo: f64,
@@ -337,8 +341,12 @@ async fn drive(args: &LoadArgs) -> anyhow::Result<Report> {
         args.concurrency, phase
     );
     let cpu0 = cpu_seconds(pid);
-    let (full, messages) = full_path_throughput(&shared, &chats, args.concurrency, phase).await;
-    report.throughput_full_path_per_s = full;
+    let (rate, messages) = rest_throughput(&shared, &chats, args.concurrency, phase).await;
+    report.throughput_full_path_rest_per_s = rate;
+    report.full_path_rest_server_cpu_us = (cpu_seconds(pid) - cpu0) * 1e6 / messages.max(1) as f64;
+    let cpu0 = cpu_seconds(pid);
+    let (rate, messages) = websocket_throughput(&shared.base, &chats, args.concurrency, phase).await?;
+    report.throughput_full_path_per_s = rate;
     report.full_path_server_cpu_us = (cpu_seconds(pid) - cpu0) * 1e6 / messages.max(1) as f64;
     let (rss, peak) = memory_mb(pid);
     report.server_rss_end_mb = rss;
@@ -485,8 +493,8 @@ async fn fixed_rate(s: &Arc<Shared>, chats: &[(String, String)], args: &LoadArgs
     (sent, errors.load(Ordering::Relaxed), latencies, crisis_sent, elapsed)
 }
 
-/// Closed-loop messages per second, and how many messages that was.
-async fn full_path_throughput(s: &Arc<Shared>, chats: &[(String, String)], clients: usize, phase: Duration) -> (f64, u64) {
+/// Closed-loop messages per second over REST, and how many messages that was.
+async fn rest_throughput(s: &Arc<Shared>, chats: &[(String, String)], clients: usize, phase: Duration) -> (f64, u64) {
     let done = Arc::new(AtomicU64::new(0));
     let end = Instant::now() + phase;
     let mut tasks = Vec::new();
@@ -518,13 +526,58 @@ async fn full_path_throughput(s: &Arc<Shared>, chats: &[(String, String)], clien
     (n as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()), n)
 }
 
+/// Closed-loop messages per second sent over the chats' own WebSockets, each counted when the server
+/// answers that it is stored (its bot replies arrive on the same socket), and how many that was.
+async fn websocket_throughput(base: &str, chats: &[(String, String)], clients: usize, phase: Duration) -> anyhow::Result<(f64, u64)> {
+    let done = Arc::new(AtomicU64::new(0));
+    let end = Instant::now() + phase;
+    let mut tasks = Vec::new();
+    // Other chats than the REST phase used: those may be awaiting a rating by now.
+    for (i, (id, token)) in chats.iter().rev().skip(clients).take(clients).enumerate() {
+        let url = format!("{}/api/v1/chats/{id}/ws?token={token}", base.replace("http://", "ws://"));
+        // As a browser does: small frames are sent at once (no Nagle delay).
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+            .await
+            .context("patient WebSocket")?;
+        let done = done.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut k = i;
+            'sending: while Instant::now() < end {
+                k += 1;
+                let event = json!({"type": "message", "text": ROUTINE[k % ROUTINE.len()]}).to_string();
+                if ws.send(Message::Text(event.into())).await.is_err() {
+                    break;
+                }
+                // Bot replies and status notices may come first; the answer ends the message.
+                loop {
+                    match ws.next().await {
+                        Some(Ok(Message::Text(t))) if t.starts_with(r#"{"type":"sent""#) => {
+                            done.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        Some(Ok(Message::Text(t))) if t.starts_with(r#"{"type":"error""#) => break 'sending,
+                        Some(Ok(_)) => {}
+                        _ => break 'sending,
+                    }
+                }
+            }
+        }));
+    }
+    let start = Instant::now();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let n = done.load(Ordering::Relaxed);
+    Ok((n as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()), n))
+}
+
 async fn echo_throughput(base: &str, clients: usize, phase: Duration) -> anyhow::Result<(f64, u64)> {
     let done = Arc::new(AtomicU64::new(0));
     let end = Instant::now() + phase;
     let mut tasks = Vec::new();
     for i in 0..clients {
         let url = format!("{}/echo", base.replace("http://", "ws://"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
         let done = done.clone();
         tasks.push(tokio::spawn(async move {
             let mut k = i;
@@ -578,12 +631,16 @@ fn print_report(r: &Report) {
     );
     println!("  hand-offs closed by agents   {}", r.handoffs_closed_by_agents);
     println!(
-        "  throughput, full path        {:.0} msg/s, server CPU {:.1} µs per message",
+        "  throughput, full path, REST  {:.0} msg/s, server CPU {:.1} µs per message",
+        r.throughput_full_path_rest_per_s, r.full_path_rest_server_cpu_us
+    );
+    println!(
+        "  throughput, full path, WS    {:.0} msg/s, server CPU {:.1} µs per message",
         r.throughput_full_path_per_s, r.full_path_server_cpu_us
     );
     println!(
         "  throughput, bare WS echo     {:.0} msg/s, server CPU {:.1} µs per message",
         r.throughput_echo_per_s, r.echo_server_cpu_us
     );
-    println!("  full path / echo             {:.2}", r.full_path_over_echo);
+    println!("  full path (WS) / echo        {:.2}", r.full_path_over_echo);
 }
