@@ -193,7 +193,9 @@ pub async fn patient(
                     Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientEvent>(&t) {
                         Ok(ClientEvent::Typing { .. }) => s.hub.patient_typing(&id).await,
                         Ok(ClientEvent::Message { text, client_id }) => {
-                            let result = s.hub.patient_message(&id, &token, &text, client_id.as_deref()).await;
+                            // Boxed: a turn's future is kilobytes, and ten thousand idle sockets would each
+                            // carry room for it in their own task.
+                            let result = Box::pin(s.hub.patient_message(&id, &token, &text, client_id.as_deref())).await;
                             if !send_json(&mut socket, &SentAnswer::of(result, client_id)).await {
                                 break;
                             }
