@@ -7,7 +7,7 @@ use crate::lang::Lang;
 use crate::queue::AgentProfile;
 pub use crate::users::Role;
 use crate::yaml::{self, MapReader, Node};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,6 +18,52 @@ pub enum NoAgentFallback {
     Interpreter,
     /// Capture a call-back request through the after-hours flow (crisis still queues: it never waits).
     Callback,
+}
+
+/// An address or a network in CIDR form (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`): a reverse proxy the
+/// deployment trusts to say whom it forwards for (`trusted_proxies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Network, String> {
+        let fix = || format!("`{s}` is not an address or network; write e.g. 10.0.0.0/8, 192.0.2.7 or fd00::/8");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| fix())?, Some(p.parse::<u8>().map_err(|_| fix())?)),
+            None => (s.trim().parse::<IpAddr>().map_err(|_| fix())?, None),
+        };
+        let bits = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(bits);
+        if prefix > bits {
+            return Err(fix());
+        }
+        Ok(Network { addr, prefix })
+    }
+}
+
+impl Network {
+    /// Whether `ip` is in this network; an IPv4 client seen as IPv6 (`::ffff:10.0.0.1`) is matched
+    /// as IPv4, and against an IPv6 network in its mapped form.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        // Shifting out every bit (prefix 0) gives None on both sides: everything matches.
+        let bits = |n: u32| n - u32::from(self.prefix);
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => u32::from(n).checked_shr(bits(32)) == u32::from(i).checked_shr(bits(32)),
+            (IpAddr::V6(n), i) => {
+                let i = match i {
+                    IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                    IpAddr::V6(v6) => v6,
+                };
+                u128::from(n).checked_shr(bits(128)) == u128::from(i).checked_shr(bits(128))
+            }
+            (IpAddr::V4(_), IpAddr::V6(_)) => false,
+        }
+    }
 }
 
 /// An agent who may log in to the console. Until real accounts exist, the token is the login.
@@ -59,6 +105,8 @@ pub struct ServeConfig {
     /// Sites (origins such as `https://www.plan.example`) whose pages may embed the patient widget:
     /// the patient API answers their browsers' cross-origin requests. Staff APIs never do.
     pub widget_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`src/http/client.rs`); none by default.
+    pub trusted_proxies: Vec<Network>,
     pub agents: Vec<AgentAccount>,
     pub no_agent: NoAgentFallback,
     /// An offer not taken in this time goes to someone else.
@@ -84,6 +132,7 @@ impl Default for ServeConfig {
             conversation_tests: PathBuf::from("fixtures/conversations"),
             embedder: Some(PathBuf::from(crate::semantic::DEFAULT_MODEL_DIR)),
             widget_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             agents: Vec::new(),
             no_agent: NoAgentFallback::Interpreter,
             offer_timeout: Duration::from_secs(30),
@@ -109,6 +158,7 @@ const KEYS: &[&str] = &[
     "directory",
     "conversation_tests",
     "widget_origins",
+    "trusted_proxies",
     "embedder",
     "agents",
     "no_agent_fallback",
@@ -189,6 +239,18 @@ impl ServeConfig {
                         n.line,
                         format!("`{origin}` is not an origin"),
                         "write scheme and host (and port if not the default), e.g. https://www.plan.example, with no path",
+                    ),
+                }
+            }
+        }
+        if let Some(n) = m.get("trusted_proxies") {
+            for written in n.strings("`trusted_proxies`", &mut diags) {
+                match written.parse::<Network>() {
+                    Ok(net) => c.trusted_proxies.push(net),
+                    Err(fix) => diags.push(
+                        n.line,
+                        format!("`{written}` in `trusted_proxies` is not an address or network"),
+                        fix,
                     ),
                 }
             }
@@ -334,6 +396,24 @@ pub fn normalize_origin(origin: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_are_networks_and_a_bad_one_is_refused_with_its_line() {
+        let c = ServeConfig::parse("c.yaml", "trusted_proxies: [10.0.0.0/8, 192.0.2.7, \"fd00::/8\", 0.0.0.0/0]\n").unwrap();
+        let [private, one, ula, any] = c.trusted_proxies[..] else {
+            panic!("four networks: {:?}", c.trusted_proxies)
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(private.contains(ip("10.200.3.4")) && !private.contains(ip("11.0.0.1")));
+        assert!(private.contains(ip("::ffff:10.0.0.1")), "an IPv4 peer seen as IPv6");
+        assert!(one.contains(ip("192.0.2.7")) && !one.contains(ip("192.0.2.8")));
+        assert!(ula.contains(ip("fd12::1")) && !ula.contains(ip("2001:db8::1")));
+        assert!(any.contains(ip("203.0.113.1")) && !any.contains(ip("2001:db8::1")));
+        let problems = ServeConfig::parse("c.yaml", "listen: 127.0.0.1:8080\ntrusted_proxies: [10.0.0.0/33]\n").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 2);
+        assert!(problems[0].problem.contains("10.0.0.0/33"), "{}", problems[0].problem);
+    }
 
     #[test]
     fn widget_origins_are_normalized_and_a_path_is_refused_with_its_line() {

@@ -843,3 +843,36 @@ async fn a_patient_can_send_messages_over_the_chat_socket() {
         .unwrap();
     assert_eq!(patient.next_of("sent").await["client_id"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_patient_has_their_own_limits() {
+    let start_from = |s: &Server, forwarded: &'static str| {
+        let req = s
+            .http
+            .post(format!("{}/api/v1/chats", s.base))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    // The test's requests come from 127.0.0.1: here that is the plan's proxy.
+    let s = server_with(AGENTS, |c| {
+        c.limits.max_open_chats_per_ip = 2;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(start_from(&s, "198.51.100.1").await, 201);
+        assert_eq!(start_from(&s, "198.51.100.2").await, 201, "another patient behind the same proxy");
+    }
+    assert_eq!(start_from(&s, "198.51.100.1").await, 429, "each patient's own cap");
+    assert_eq!(
+        start_from(&s, "203.0.113.5, 198.51.100.1").await,
+        429,
+        "what a patient writes into the header before their own address is not believed"
+    );
+    // Without trusted proxies the header means nothing: every request is the peer's.
+    let s = server_with(AGENTS, |c| c.limits.max_open_chats_per_ip = 2).await;
+    assert_eq!(start_from(&s, "198.51.100.1").await, 201);
+    assert_eq!(start_from(&s, "198.51.100.2").await, 201);
+    assert_eq!(start_from(&s, "198.51.100.3").await, 429);
+}

@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// (e.g. https://www.plan.example); replaces the file's `widget_origins`.
     #[arg(long, env = "CARELINE_WIDGET_ORIGINS", value_delimiter = ',')]
     widget_origins: Option<Vec<String>>,
+    /// Reverse proxies (addresses or networks, comma-separated, e.g. 10.0.0.0/8) whose
+    /// `X-Forwarded-For` names the client for the per-address limits and the audit log; replaces the
+    /// file's `trusted_proxies`. Default: none, every peer is the client.
+    #[arg(long, env = "CARELINE_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Option<Vec<String>>,
     /// Sentence model for crisis by meaning [default: models/embedder/all-minilm-l6-v2]; `none`, or
     /// a missing directory, runs triage on the lexicons alone (the server says which at start).
     #[arg(long, env = "CARELINE_EMBEDDER")]
@@ -109,6 +114,12 @@ impl ServeArgs {
                 .map(|o| {
                     crate::config::normalize_origin(o).with_context(|| format!("`{o}` is not an origin such as https://www.plan.example"))
                 })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(list) = &self.trusted_proxies {
+            c.trusted_proxies = list
+                .iter()
+                .map(|n| n.parse::<crate::config::Network>().map_err(anyhow::Error::msg))
                 .collect::<anyhow::Result<_>>()?;
         }
         if let Some(v) = &self.key_file {

@@ -3,17 +3,17 @@
 
 use crate::http::AppState;
 use crate::http::body::{Bearer, JsonBody};
+use crate::http::client::ClientIp;
 use crate::http::error::ApiError;
 use crate::hub::accounts::Caller;
 use crate::hub::views::deidentify;
 use crate::store::Sender;
 use crate::users::Role;
 use axum::Json;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 /// The caller, if their role is one of `roles`.
 pub async fn caller_in(s: &AppState, token: &str, roles: &[Role]) -> Result<Caller, ApiError> {
@@ -43,21 +43,13 @@ pub struct LoginBody {
     password: String,
 }
 
-pub async fn login(
-    State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    JsonBody(b): JsonBody<LoginBody>,
-) -> Result<Json<Value>, ApiError> {
-    let login = s.hub.login(&b.username, &b.password, Some(addr.ip())).await?;
+pub async fn login(State(s): State<AppState>, ClientIp(ip): ClientIp, JsonBody(b): JsonBody<LoginBody>) -> Result<Json<Value>, ApiError> {
+    let login = s.hub.login(&b.username, &b.password, Some(ip)).await?;
     Ok(Json(serde_json::to_value(login).unwrap_or_default()))
 }
 
-pub async fn logout(
-    State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Bearer(t): Bearer,
-) -> Result<StatusCode, ApiError> {
-    s.hub.logout(&t, Some(addr.ip())).await?;
+pub async fn logout(State(s): State<AppState>, ClientIp(ip): ClientIp, Bearer(t): Bearer) -> Result<StatusCode, ApiError> {
+    s.hub.logout(&t, Some(ip)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

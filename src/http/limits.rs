@@ -1,13 +1,14 @@
 //! Per-address request limits: a token bucket per client IP, refilled continuously. A flood from one
 //! address gets 429 with `Retry-After`; everyone else is served as before.
 
+use crate::http::client::ClientIp;
 use crate::http::error::ApiError;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -51,13 +52,8 @@ impl IpLimiter {
     }
 }
 
-pub async fn limit_by_ip(
-    State(limiter): State<Arc<IpLimiter>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if limiter.admit(addr.ip(), Instant::now()) {
+pub async fn limit_by_ip(State(limiter): State<Arc<IpLimiter>>, ClientIp(ip): ClientIp, req: Request, next: Next) -> Response {
+    if limiter.admit(ip, Instant::now()) {
         next.run(req).await
     } else {
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too many requests from this address; slow down").into_response()

@@ -4,6 +4,7 @@
 mod agent;
 mod auth;
 mod body;
+pub mod client;
 mod cors;
 pub mod error;
 mod flows;
@@ -91,6 +92,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .merge(pages::router())
         .fallback(|| async { error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such endpoint; see /api/v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(limiter, limits::limit_by_ip))
+        // First of all: whose request this is, for the limiter and the handlers.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
         // Outside the limiter, so a widget on a plan's site can read a 429 and its Retry-After too.
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(state.hub.config.widget_origins.clone()),

@@ -2,11 +2,12 @@
 
 use crate::http::AppState;
 use crate::http::body::{Bearer, JsonBody};
+use crate::http::client::ClientIp;
 use crate::http::error::ApiError;
 use crate::hub::patient::{PatientAction, PatientReply};
 use crate::lang::Lang;
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -58,14 +59,14 @@ fn accept_language(headers: &HeaderMap) -> Option<Lang> {
 
 pub async fn start(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     JsonBody(body): JsonBody<StartBody>,
 ) -> Result<(StatusCode, Json<PatientReply>), ApiError> {
     let chosen = body.lang.as_deref().map(lang).transpose()?;
     let reply = s
         .hub
-        .start_chat(body.text.as_deref(), chosen, accept_language(&headers), Some(addr.ip()))
+        .start_chat(body.text.as_deref(), chosen, accept_language(&headers), Some(ip))
         .await?;
     Ok((StatusCode::CREATED, Json(reply)))
 }
