@@ -3,9 +3,11 @@
 //! accessibility. `scripts/test.sh` (the README's test command) installs both first; without them
 //! this test fails and says how to get them, rather than skip.
 
-use std::io::{BufRead, BufReader, Write};
+use common::root;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+mod common;
 
 const CONFIG: &str = r#"
 widget_origins: ["http://127.0.0.1:PLAN_PORT"]
@@ -22,10 +24,6 @@ agents:
 const NURSE_PASSWORD: &str = "correct horse battery staple 7";
 const ANALYST_PASSWORD: &str = "analysts read figures 2026!";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn careline(db: &Path, args: &[&str], stdin: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_careline"))
         .current_dir(root())
@@ -40,15 +38,6 @@ fn careline(db: &Path, args: &[&str], stdin: &str) {
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "careline {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn prerequisites() -> Result<(), String> {
@@ -104,22 +93,8 @@ fn patients_agents_and_analysts_use_the_pages_in_chromium() {
         ANALYST_PASSWORD,
     );
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_careline"))
-        .current_dir(root())
-        .args(["serve", "--listen", "127.0.0.1:0", "--clock-start", "2026-11-24T15:00:00Z"])
-        .arg("--config")
-        .arg(&config)
-        .arg("--database")
-        .arg(&db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let _server = Server(child);
-    let base = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+    let server = common::serve_with(&config, &db);
+    let base = server.base.clone();
 
     let shots = root().join("target/screenshots");
     let out = Command::new("node")

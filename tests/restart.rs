@@ -2,10 +2,10 @@
 //! SIGKILL mid-chat and started again on the same SQLite file, and stopped with SIGTERM.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
+mod common;
 
 const CONFIG: &str = r#"
 agents:
@@ -17,30 +17,10 @@ agents:
     capacity: 2
 "#;
 
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-fn serve(dir: &Path) -> Serve {
+fn serve(dir: &Path) -> common::Served {
     let config = dir.join("serve.yaml");
     std::fs::write(&config, CONFIG).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_careline"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--clock-start", "2026-11-24T15:00:00Z"])
-        .arg("--config")
-        .arg(&config)
-        .arg("--database")
-        .arg(dir.join("careline.db"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
-    Serve { child, base }
+    common::serve_with(&config, &dir.join("careline.db"))
 }
 
 fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {

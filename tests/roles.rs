@@ -10,7 +10,6 @@ use careline::hub::{Clock, Hub};
 use careline::lang::Lang;
 use careline::users::{Role, User, hash_password};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 const PASSWORD: &str = "a long enough password";
@@ -55,12 +54,8 @@ async fn server() -> Server {
             .await
             .unwrap();
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = careline::http::router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server {
-        base: format!("http://{addr}"),
+        base: common::serve_in_process(hub.clone()).await,
         hub,
         http: reqwest::Client::new(),
         _dir: dir,

@@ -8,7 +8,6 @@ use careline::config::ServeConfig;
 use careline::hub::{Clock, Hub};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -54,12 +53,8 @@ async fn server_with(yaml: &str, edit: impl FnOnce(&mut ServeConfig)) -> Server 
     edit(&mut config);
     let clock = Clock::starting_at(OPEN.parse().unwrap());
     let hub = start_hub(common::runner(), config, clock).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = careline::http::router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server {
-        base: format!("http://{addr}"),
+        base: common::serve_in_process(hub.clone()).await,
         hub,
         http: reqwest::Client::new(),
         _dir: dir,

@@ -1,46 +1,30 @@
 //! Transmission security on the real binary: HTTPS with TLS 1.2 and 1.3, HSTS, TLS 1.1 refused at the
 //! handshake, and no plain HTTP beyond loopback unless explicitly allowed.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+mod common;
 use std::time::Duration;
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn https_server(dir: &Path) -> (Server, String) {
+/// A server over HTTPS with a fresh self-signed certificate for `localhost`: the server, its port, and
+/// the certificate clients should trust.
+fn https_server(dir: &Path) -> (common::Served, u16, String) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_careline"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .arg("--database")
-        .arg(dir.join("careline.db"))
-        .arg("--tls-cert")
-        .arg(dir.join("cert.pem"))
-        .arg("--tls-key")
-        .arg(dir.join("key.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.contains("https://127.0.0.1:"), "{line}");
-    let port = line.trim().rsplit(':').next().unwrap().parse().unwrap();
-    (Server { child, port }, cert.cert.pem())
+    let server = common::serve([
+        "--database".as_ref(),
+        dir.join("careline.db").as_os_str(),
+        "--tls-cert".as_ref(),
+        dir.join("cert.pem").as_os_str(),
+        "--tls-key".as_ref(),
+        dir.join("key.pem").as_os_str(),
+    ]);
+    assert!(server.base.starts_with("https://127.0.0.1:"), "{}", server.base);
+    let port = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    (server, port, cert.cert.pem())
 }
 
 fn client(ca: &str, version: reqwest::tls::Version, port: u16) -> reqwest::Client {
@@ -56,10 +40,10 @@ fn client(ca: &str, version: reqwest::tls::Version, port: u16) -> reqwest::Clien
 #[tokio::test]
 async fn https_with_tls_1_2_and_1_3_and_hsts() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, ca) = https_server(dir.path());
+    let (_server, port, ca) = https_server(dir.path());
     for version in [reqwest::tls::Version::TLS_1_2, reqwest::tls::Version::TLS_1_3] {
-        let resp = client(&ca, version, server.port)
-            .post(format!("https://localhost:{}/api/v1/chats", server.port))
+        let resp = client(&ca, version, port)
+            .post(format!("https://localhost:{}/api/v1/chats", port))
             .json(&serde_json::json!({"text": "what are your hours?"}))
             .send()
             .await
@@ -112,11 +96,11 @@ fn first_record(port: u16, hello: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn tls_1_1_is_refused_at_the_handshake_where_1_2_is_answered() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, _) = https_server(dir.path());
-    let answer = first_record(server.port, &client_hello([0x03, 0x03]));
+    let (_server, port, _) = https_server(dir.path());
+    let answer = first_record(port, &client_hello([0x03, 0x03]));
     assert_eq!(answer.get(0..1), Some(&[0x16][..]), "TLS 1.2: a handshake record: {answer:02x?}");
     assert_eq!(answer.get(5), Some(&0x02), "TLS 1.2: a ServerHello: {answer:02x?}");
-    let answer = first_record(server.port, &client_hello([0x03, 0x02]));
+    let answer = first_record(port, &client_hello([0x03, 0x02]));
     assert_eq!(answer.first(), Some(&0x15), "TLS 1.1: an alert, no ServerHello: {answer:02x?}");
 }
 
