@@ -402,7 +402,7 @@
         saved.pending.shift();
         persist();
         input.value = input.value ? `${p.text}\n${input.value}` : p.text;
-        showProblem(t("failed", { error: e.message }));
+        showProblem(refusal(e));
         if (e.status === 409) sync().catch(() => {});
         else setTimeout(flush, 0);
       } else {
@@ -444,6 +444,14 @@
     flush();
   }
 
+  // What the patient reads when a message or button is refused: in their language for what they
+  // can meet (the chat ended, a message too long); the server's reason, in English, only for the rest.
+  function refusal(e) {
+    if (e instanceof HttpError && e.status === 409) return t("closed");
+    if (e instanceof HttpError && e.status === 413) return t("too_long");
+    return t("failed", { error: e.message });
+  }
+
   async function action(path, body) {
     try {
       const data = await api("POST", `/chats/${saved.chatId}/${path}`, body);
@@ -451,7 +459,7 @@
       applyState(data.state);
       return true;
     } catch (e) {
-      showProblem(t("failed", { error: e.message }));
+      showProblem(refusal(e));
       return false;
     }
   }
