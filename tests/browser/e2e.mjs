@@ -290,6 +290,15 @@ try {
   await until(async () => (await phone.locator(`${W} .panel`).getAttribute("dir")) === "rtl", "Arabic laid out right to left");
   await shot(phone, "widget-phone-arabic");
   await accessible(phone, "widget on a phone, Arabic");
+  // A refusal the patient can meet reads in their language, and their words go back into the box.
+  await phone.route("**/messages", (route) => route.fulfill({
+    status: 409, contentType: "application/json", body: JSON.stringify({ error: "this chat is closed", status: 409 }),
+  }));
+  await say(phone, "مرحبا");
+  await until(async () => (await phone.locator(`${W} .problem`).innerText()) === "انتهت هذه المحادثة.", "the refusal in Arabic");
+  assert((await phone.locator(`${W} textarea`).inputValue()) === "مرحبا", "the refused words back in the box");
+  await phone.unroute("**/messages");
+  log("phone: Arabic right to left; a refusal in Arabic");
 
   // ---- 7. Embedded on a health plan's own site (another origin), as a plan deploys it ---------------
   // The sites are real servers on loopback, on other ports: other origins, as a plan's site is.
