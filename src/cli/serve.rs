@@ -169,14 +169,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs the server until Ctrl-C or SIGTERM, then stops accepting, finishes requests in flight (each
 /// one's commit included) and exits: nothing acknowledged is lost.
-/// Small frames leave at once: without this, Nagle's algorithm holds a WebSocket's second frame of a
-/// turn (the bot's reply after the patient's own message) until the client's delayed ACK, about 40 ms.
-pub fn no_delay(tcp: &mut tokio::net::TcpStream) {
-    if let Err(e) = tcp.set_nodelay(true) {
-        tracing::debug!(error = %e, "TCP_NODELAY not set");
-    }
-}
-
 pub async fn serve(config: ServeConfig, clock: Clock, tls: Option<rustls::ServerConfig>) -> anyhow::Result<()> {
     let runner = super::load_runner(&super::DataArgs {
         flows: config.flows.clone(),
@@ -234,7 +226,7 @@ pub async fn serve(config: ServeConfig, clock: Clock, tls: Option<rustls::Server
         None => {
             let app = crate::http::router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
             use axum::serve::ListenerExt;
-            let listener = listener.tap_io(no_delay);
+            let listener = listener.tap_io(crate::http::no_delay);
             axum::serve(listener, app).with_graceful_shutdown(stop).await?;
         }
     }

@@ -26,6 +26,14 @@ pub struct AppState {
     pub hub: Arc<Hub>,
 }
 
+/// Small frames leave at once: without this, Nagle's algorithm holds a WebSocket's second frame of a
+/// turn (the bot's reply after the patient's own message) until the client's delayed ACK, about 40 ms.
+pub fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY not set");
+    }
+}
+
 /// The OpenAPI document, served as written: `docs/openapi.json` is the one copy.
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
 

@@ -54,7 +54,7 @@ pub async fn serve(listener: TcpListener, config: rustls::ServerConfig, app: Rou
                 }
             },
         };
-        crate::cli::serve::no_delay(&mut tcp);
+        super::no_delay(&mut tcp);
         let (acceptor, app, mut closing) = (acceptor.clone(), app.clone(), closing.subscribe());
         connections.spawn(async move {
             // A handshake that fails (old TLS, wrong protocol, a port scan) ends here, quietly.

@@ -24,7 +24,7 @@ pub async fn serve() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("careline: listening on http://{}", listener.local_addr()?);
     // Sockets set up as Careline's are.
-    let listener = axum::serve::ListenerExt::tap_io(listener, crate::cli::serve::no_delay);
+    let listener = axum::serve::ListenerExt::tap_io(listener, crate::http::no_delay);
     axum::serve(listener, app).await?;
     Ok(())
 }
