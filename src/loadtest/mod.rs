@@ -340,23 +340,17 @@ async fn drive(args: &LoadArgs) -> anyhow::Result<Report> {
         "loadtest: closed-loop throughput, {} clients, {:?} each side",
         args.concurrency, phase
     );
-    let cpu0 = cpu_seconds(pid);
-    let (rate, messages) = rest_throughput(&shared, &chats, args.concurrency, phase).await;
-    report.throughput_full_path_rest_per_s = rate;
-    report.full_path_rest_server_cpu_us = (cpu_seconds(pid) - cpu0) * 1e6 / messages.max(1) as f64;
-    let cpu0 = cpu_seconds(pid);
-    let (rate, messages) = websocket_throughput(&shared.base, &chats, args.concurrency, phase).await?;
-    report.throughput_full_path_per_s = rate;
-    report.full_path_server_cpu_us = (cpu_seconds(pid) - cpu0) * 1e6 / messages.max(1) as f64;
+    (report.throughput_full_path_rest_per_s, report.full_path_rest_server_cpu_us) =
+        measured(pid, rest_throughput(&shared, &chats, args.concurrency, phase)).await?;
+    (report.throughput_full_path_per_s, report.full_path_server_cpu_us) =
+        measured(pid, websocket_throughput(&shared.base, &chats, args.concurrency, phase)).await?;
     let (rss, peak) = memory_mb(pid);
     report.server_rss_end_mb = rss;
     report.server_peak_mb = peak;
     drop(server);
     let echo = spawn(&["loadtest", "--echo-server"], &[])?;
-    let cpu0 = cpu_seconds(echo.child.id());
-    let (rate, messages) = echo_throughput(&echo.base, args.concurrency, phase).await?;
-    report.throughput_echo_per_s = rate;
-    report.echo_server_cpu_us = (cpu_seconds(echo.child.id()) - cpu0) * 1e6 / messages.max(1) as f64;
+    (report.throughput_echo_per_s, report.echo_server_cpu_us) =
+        measured(echo.child.id(), echo_throughput(&echo.base, args.concurrency, phase)).await?;
     report.full_path_over_echo = report.throughput_full_path_per_s / report.throughput_echo_per_s.max(1.0);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(report)
@@ -493,8 +487,26 @@ async fn fixed_rate(s: &Arc<Shared>, chats: &[(String, String)], args: &LoadArgs
     (sent, errors.load(Ordering::Relaxed), latencies, crisis_sent, elapsed)
 }
 
+/// Runs a closed-loop phase (its messages per second and how many messages it counted) and returns
+/// the rate with the process's CPU time per message, in microseconds.
+async fn measured(pid: u32, phase: impl std::future::Future<Output = anyhow::Result<(f64, u64)>>) -> anyhow::Result<(f64, f64)> {
+    let cpu0 = cpu_seconds(pid);
+    let (rate, messages) = phase.await?;
+    Ok((rate, (cpu_seconds(pid) - cpu0) * 1e6 / messages.max(1) as f64))
+}
+
+/// Waits for a phase's clients; its messages per second (over at least the phase's length) and count.
+async fn finish(tasks: Vec<tokio::task::JoinHandle<()>>, done: &AtomicU64, phase: Duration) -> (f64, u64) {
+    let start = Instant::now();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let n = done.load(Ordering::Relaxed);
+    (n as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()), n)
+}
+
 /// Closed-loop messages per second over REST, and how many messages that was.
-async fn rest_throughput(s: &Arc<Shared>, chats: &[(String, String)], clients: usize, phase: Duration) -> (f64, u64) {
+async fn rest_throughput(s: &Arc<Shared>, chats: &[(String, String)], clients: usize, phase: Duration) -> anyhow::Result<(f64, u64)> {
     let done = Arc::new(AtomicU64::new(0));
     let end = Instant::now() + phase;
     let mut tasks = Vec::new();
@@ -518,12 +530,7 @@ async fn rest_throughput(s: &Arc<Shared>, chats: &[(String, String)], clients: u
             }
         }));
     }
-    let start = Instant::now();
-    for t in tasks {
-        let _ = t.await;
-    }
-    let n = done.load(Ordering::Relaxed);
-    (n as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()), n)
+    Ok(finish(tasks, &done, phase).await)
 }
 
 /// Closed-loop messages per second sent over the chats' own WebSockets, each counted when the server
@@ -563,12 +570,7 @@ async fn websocket_throughput(base: &str, chats: &[(String, String)], clients: u
             }
         }));
     }
-    let start = Instant::now();
-    for t in tasks {
-        let _ = t.await;
-    }
-    let n = done.load(Ordering::Relaxed);
-    Ok((n as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()), n))
+    Ok(finish(tasks, &done, phase).await)
 }
 
 async fn echo_throughput(base: &str, clients: usize, phase: Duration) -> anyhow::Result<(f64, u64)> {
@@ -595,12 +597,7 @@ async fn echo_throughput(base: &str, clients: usize, phase: Duration) -> anyhow:
             }
         }));
     }
-    let start = Instant::now();
-    for t in tasks {
-        let _ = t.await;
-    }
-    let n = done.load(Ordering::Relaxed);
-    Ok((n as f64 / start.elapsed().as_secs_f64().max(phase.as_secs_f64()), n))
+    Ok(finish(tasks, &done, phase).await)
 }
 
 fn print_report(r: &Report) {
